@@ -1,0 +1,71 @@
+# Entry points of the backprop course. `make lab` and `make test` are all a fresh clone needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+ASSIGNMENT ?=
+NBGRADER := cd autograder && ../$(VENV)/bin/nbgrader
+
+# jupyter refuses to run as root without --allow-root
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup lab test test-fast browser-deps release autograde feedback grades bench student-bundle clean help
+
+help:
+	@echo "make lab        install (first time) and open the course in JupyterLab"
+	@echo "make test       install (first time) and run the whole test suite"
+	@echo "make release    generate the student notebooks in course/ from solutions/"
+	@echo "make autograde  grade every submission in autograder/submitted/ (JOBS=$(JOBS) in parallel)"
+	@echo "make feedback   write HTML feedback to autograder/feedback/"
+	@echo "make grades     export the gradebook to autograder/grades.csv"
+	@echo "make bench      run the performance benchmarks and print tables"
+	@echo "make student-bundle  build student-bundle.zip: what students receive"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: browser tests will be skipped"; \
+	  else echo "chromium missing and apt-get unavailable: browser tests will be skipped"; fi; \
+	fi
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=course $(ROOT_FLAG)
+
+test: setup browser-deps
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS)
+
+release: setup
+	$(PY) autograder/release.py
+
+autograde: setup
+	$(PY) autograder/autograde.py --jobs $(JOBS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+
+feedback: setup
+	$(PY) autograder/feedback.py $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+
+grades: setup
+	$(NBGRADER) export --to grades.csv
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+student-bundle: setup
+	$(PY) autograder/student_bundle.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db
