@@ -8,3 +8,5 @@ from .activations import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .dense import dense_forward, dense_backward  # noqa: F401
 # Each line below is owned by the module it names; add new modules on their own line.
+from .conv import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403

@@ -1,0 +1,263 @@
+"""2-D convolution (cross-correlation) by im2col, plus a loop version for teaching.
+
+The layer, in NCHW layout with output-major weights like `torch.nn.functional.conv2d`:
+
+    x (N, C, H, W), W (F, C, KH, KW), b (F,)  ->  out (N, F, OH, OW)
+    out[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xpad[n, c, i*S + p, j*S + q]
+
+where xpad is x with `pad` zeros on every border and S is the stride. This is the formula of
+seed 000 section 2 (u = sum_{p,q,d} w_{pqdm} y_{(p+i-1)(q+j-1)d} + b) in 0-based indices and
+with a stride: a *cross-correlation*, the kernel is not flipped. Its backward pass to the input
+is therefore a full *convolution* of the deltas with W (a full correlation with W rotated by
+180 degrees, seed 000 eq. 24 and seed 004); im2col/col2im compute exactly that without ever
+flipping anything.
+
+The column matrix
+-----------------
+`im2col(x, kh, kw, stride, pad)` returns a matrix `cols` of shape (C*KH*KW, N*OH*OW):
+
+* one ROW per kernel entry (c, p, q), ordered C-major: row = c*KH*KW + p*KW + q, which is
+  the order of `W.reshape(F, C*KH*KW)`;
+* one COLUMN per output position (n, i, j), ordered n-major: column = n*OH*OW + i*OW + j;
+* cols[row(c, p, q), column(n, i, j)] = xpad[n, c, i*S + p, j*S + q].
+
+So column (n, i, j) is the receptive field of output pixel (i, j) of sample n, unrolled, and
+the whole layer is ONE matrix product:  out_matrix (F, N*OH*OW) = W.reshape(F, -1) @ cols + b.
+This is seed 000's matrix A (K*K*n_in rows, (H-K+1)(W-K+1)*batch_size columns, built there by
+MATLAB's im2col(..., 'sliding') per channel and sample) and its U = W * A + b, generalised to
+stride and padding.
+
+`col2im(cols, x_shape, kh, kw, stride, pad)` is the adjoint (transpose) of im2col: every entry
+of a column matrix is added back to the input pixel it was copied from, so pixels shared by
+overlapping windows accumulate the sum of their gradients. Padding entries are dropped.
+Max pooling, average pooling and LeNet-5's subsampling (backprop.pool) use the same pair.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._validate import as_float_array, check_shape
+
+__all__ = [
+    "conv_output_size", "im2col", "col2im",
+    "conv2d_forward", "conv2d_backward",
+    "conv2d_naive_forward", "conv2d_naive_backward",
+]
+
+
+# --------------------------------------------------------------------------- sizes
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    return int(value)
+
+
+def conv_output_size(size, kernel, stride=1, pad=0, *, what: str = "input size") -> int:
+    """Output length of a sliding window along one axis: (size + 2 pad - kernel) / stride + 1.
+
+    All arguments are integers (stride >= 1, pad >= 0). Seed 000 writes
+    W2 = (W1 - K + 2P)/S + 1; here the division must be exact: a window that would hang over
+    the (padded) border is an error rather than silently dropped, so a student never loses the
+    last rows of an image without noticing. The ValueError names the nearest input sizes that
+    fit. `what` names the axis in messages ("height", "width").
+    """
+    size = _check_int(size, "size", 1)
+    kernel = _check_int(kernel, "kernel", 1)
+    stride = _check_int(stride, "stride", 1)
+    pad = _check_int(pad, "pad", 0)
+    padded = size + 2 * pad
+    if kernel > padded:
+        raise ValueError(
+            f"kernel {kernel} is larger than the padded {what} {padded} (= {size} + 2*{pad}); "
+            f"use a kernel of at most {padded} or pad by at least {(kernel - size + 1) // 2}"
+        )
+    rest = (padded - kernel) % stride
+    if rest:
+        smaller = size - rest
+        larger = size + stride - rest
+        fits = f"{what} {smaller} or {larger}" if smaller + 2 * pad >= kernel else f"{what} {larger}"
+        raise ValueError(
+            f"{what} {size} does not fit kernel {kernel}, stride {stride}, pad {pad}: "
+            f"({size} + 2*{pad} - {kernel}) = {padded - kernel} is not divisible by the stride {stride}, "
+            f"so the last window would hang over the border. Sizes that fit: {fits} "
+            f"(or change the stride or the padding)"
+        )
+    return (padded - kernel) // stride + 1
+
+
+# --------------------------------------------------------------------------- im2col / col2im
+def _geometry(x_shape, kh, kw, stride, pad):
+    n, c, h, w = x_shape
+    oh = conv_output_size(h, kh, stride, pad, what="height")
+    ow = conv_output_size(w, kw, stride, pad, what="width")
+    return n, c, h, w, oh, ow
+
+
+def im2col(x, kh, kw, stride=1, pad=0):
+    """Unroll every receptive field of x into a column.
+
+    x (N, C, H, W), kernel KH x KW, stride, zero padding  ->  cols (C*KH*KW, N*OH*OW),
+    cols[c*KH*KW + p*KW + q, n*OH*OW + i*OW + j] = xpad[n, c, i*stride + p, j*stride + q].
+    The dtype of x is kept. No loop over pixels: a strided window view, one copy.
+    """
+    x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
+    kh = _check_int(kh, "kh", 1)
+    kw = _check_int(kw, "kw", 1)
+    stride = _check_int(stride, "stride", 1)
+    pad = _check_int(pad, "pad", 0)
+    n, c, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    xt = x.transpose(1, 0, 2, 3)  # (C, N, H, W): channel first, so the copy lands in row order
+    if pad:
+        xt = np.pad(xt, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(xt, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    # windows: (C, N, OH, OW, KH, KW) view; reorder to (C, KH, KW, N, OH, OW) and copy once
+    cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
+    """Adjoint of `im2col`: scatter-add every column entry back to its input pixel.
+
+    cols (C*KH*KW, N*OH*OW), x_shape = (N, C, H, W)  ->  dx (N, C, H, W) with
+    dx[n, c, h, w] = sum of cols[row(c, p, q), col(n, i, j)] over all (p, q, i, j) with
+    i*stride + p - pad = h and j*stride + q - pad = w. Overlapping windows accumulate;
+    entries that fell on the zero padding are dropped. Satisfies
+    <im2col(x), cols> == <x, col2im(cols)> for every x and cols.
+    The loop runs over the KH*KW kernel offsets only (each a strided add over all pixels).
+    """
+    cols = as_float_array(cols, "cols", ndim=2, shape_hint="(C*KH*KW, N*OH*OW)")
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must be (N, C, H, W); got {tuple(x_shape)}")
+    kh = _check_int(kh, "kh", 1)
+    kw = _check_int(kw, "kw", 1)
+    stride = _check_int(stride, "stride", 1)
+    pad = _check_int(pad, "pad", 0)
+    n, c, h, w, oh, ow = _geometry(tuple(int(s) for s in x_shape), kh, kw, stride, pad)
+    check_shape(cols, "cols", (c * kh * kw, n * oh * ow),
+                f"(C*KH*KW, N*OH*OW) for x_shape {tuple(x_shape)}, kernel {kh}x{kw}, stride {stride}, pad {pad}")
+    blocks = cols.reshape(c, kh, kw, n, oh, ow)
+    dxt = np.zeros((c, n, h + 2 * pad, w + 2 * pad), dtype=cols.dtype)
+    hi, wi = stride * (oh - 1) + 1, stride * (ow - 1) + 1
+    for p in range(kh):
+        for q in range(kw):
+            dxt[:, :, p:p + hi:stride, q:q + wi:stride] += blocks[:, p, q]
+    if pad:
+        dxt = dxt[:, :, pad:pad + h, pad:pad + w]
+    return np.ascontiguousarray(dxt.transpose(1, 0, 2, 3))
+
+
+# --------------------------------------------------------------------------- convolution
+def _check_conv_inputs(x, W, b, stride, pad):
+    x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
+    W = as_float_array(W, "W", ndim=4, shape_hint="(F, C, KH, KW)")
+    b = as_float_array(b, "b", ndim=1, shape_hint="(F,)")
+    stride = _check_int(stride, "stride", 1)
+    pad = _check_int(pad, "pad", 0)
+    if W.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"W has {W.shape[1]} input channels but x has {x.shape[1]}: W must have shape (F, C, KH, KW) "
+            f"with C = x.shape[1] = {x.shape[1]}; got W of shape {W.shape}"
+        )
+    check_shape(b, "b", (W.shape[0],), f"(F,): one bias per output channel, and W has F={W.shape[0]} filters")
+    _geometry(x.shape, W.shape[2], W.shape[3], stride, pad)
+    return x, W, b, stride, pad
+
+
+def conv2d_forward(x, W, b, stride=1, pad=0):
+    """Cross-correlation of x with W plus one bias per output channel, by im2col.
+
+    x (N, C, H, W), W (F, C, KH, KW), b (F,), stride >= 1, pad >= 0 zeros on each border
+    ->  out (N, F, OH, OW) with OH = (H + 2 pad - KH)/stride + 1 (and OW likewise).
+    cache = (x, W, b, stride, pad, cols) where cols = im2col(x) has shape (C*KH*KW, N*OH*OW).
+    Agrees with torch.nn.functional.conv2d(x, W, b, stride, pad).
+    """
+    x, W, b, stride, pad = _check_conv_inputs(x, W, b, stride, pad)
+    n = x.shape[0]
+    f, _, kh, kw = W.shape
+    _, _, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    cols = im2col(x, kh, kw, stride, pad)
+    out = W.reshape(f, -1) @ cols                        # (F, N*OH*OW)
+    out += b[:, None]
+    out = out.reshape(f, n, oh, ow).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(out), (x, W, b, stride, pad, cols)
+
+
+def conv2d_backward(dout, cache):
+    """Gradients of `conv2d_forward`.
+
+    dout (N, F, OH, OW) = dL/dout; cache from `conv2d_forward`. Returns
+      dx (N, C, H, W)      = col2im(W_mat.T @ dout_mat): every output gradient is sent back
+                             through the kernel entry that produced it; as a formula, a full
+                             convolution of dout with W (seed 000 eq. 24);
+      dW (F, C, KH, KW)    = dout_mat @ cols.T: correlation of the input with dout (seed 000 eq. 27);
+      db (F,)              = dout summed over batch and positions (seed 000 eq. 29),
+    where dout_mat is dout arranged as (F, N*OH*OW) and W_mat = W.reshape(F, C*KH*KW).
+    """
+    x, W, _, stride, pad, cols = cache
+    f, c, kh, kw = W.shape
+    n = x.shape[0]
+    oh, ow = _geometry(x.shape, kh, kw, stride, pad)[4:]
+    dout = as_float_array(dout, "dout", ndim=4, shape_hint="(N, F, OH, OW)")
+    check_shape(dout, "dout", (n, f, oh, ow), "(N, F, OH, OW): the shape of conv2d_forward's output")
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * oh * ow)
+    db = dout_mat.sum(axis=1)
+    dW = (dout_mat @ cols.T).reshape(W.shape)
+    dcols = W.reshape(f, -1).T @ dout_mat
+    dx = col2im(dcols, x.shape, kh, kw, stride, pad)
+    return dx, dW, db
+
+
+# --------------------------------------------------------------------------- loops, for teaching
+def conv2d_naive_forward(x, W, b, stride=1, pad=0):
+    """The same layer written with plain loops over samples, filters and output pixels.
+
+    Slow (use it on small inputs) but reads like the formula; the tests use it as an oracle.
+    Same shapes as `conv2d_forward`; cache = (x, W, b, stride, pad).
+    """
+    x, W, b, stride, pad = _check_conv_inputs(x, W, b, stride, pad)
+    n, _, _, _ = x.shape
+    f, _, kh, kw = W.shape
+    _, _, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((n, f, oh, ow), dtype=np.result_type(x, W, b))
+    for s in range(n):
+        for k in range(f):
+            for i in range(oh):
+                for j in range(ow):
+                    window = xpad[s, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[s, k, i, j] = np.sum(window * W[k]) + b[k]
+    return out, (x, W, b, stride, pad)
+
+
+def conv2d_naive_backward(dout, cache):
+    """Loop version of `conv2d_backward`: each output pixel sends its gradient back to the
+    window it was computed from (dx) and to the kernel (dW, weighted by the window).
+
+    Returns (dx (N, C, H, W), dW (F, C, KH, KW), db (F,)).
+    """
+    x, W, _, stride, pad = cache
+    n = x.shape[0]
+    f, _, kh, kw = W.shape
+    _, _, h, w, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    dout = as_float_array(dout, "dout", ndim=4, shape_hint="(N, F, OH, OW)")
+    check_shape(dout, "dout", (n, f, oh, ow), "(N, F, OH, OW): the shape of conv2d_forward's output")
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxpad = np.zeros_like(xpad)
+    dW = np.zeros_like(W)
+    db = np.zeros(f, dtype=dout.dtype)
+    for s in range(n):
+        for k in range(f):
+            for i in range(oh):
+                for j in range(ow):
+                    g = dout[s, k, i, j]
+                    rows = slice(i * stride, i * stride + kh)
+                    cols = slice(j * stride, j * stride + kw)
+                    dW[k] += g * xpad[s, :, rows, cols]
+                    dxpad[s, :, rows, cols] += g * W[k]
+                    db[k] += g
+    return dxpad[:, :, pad:pad + h, pad:pad + w].copy(), dW, db

@@ -1,0 +1,143 @@
+"""Pooling layers: max, average, and LeNet-5's trainable subsampling.
+
+All three work channel by channel on x (N, C, H, W) with a `size` x `size` window moved by
+`stride` (stride < size gives overlapping windows), and all three reuse the im2col/col2im
+pair of `backprop.conv`: the channels are folded into the batch, x -> (N*C, 1, H, W), so
+im2col gives one column per output pixel and one row per window entry
+(size*size rows in row-major window order, N*C*OH*OW columns). Pooling is then a reduction
+over the rows, and its backward pass builds a column matrix of gradients and lets col2im add
+them back; where windows overlap, a pixel collects the gradients of every window it is in.
+
+Ties in max pooling. When several entries of a window share the maximum, the FIRST one in
+row-major window order (smallest row, then smallest column; `np.argmax`) is the one that
+was "selected" and receives the whole gradient; the others get zero. Any split of the
+gradient among the tied entries is a valid subgradient; this is the rule of most libraries.
+A finite difference across a tie measures neither, so the gradient checker skips such entries.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array, check_shape
+from .conv import _check_int, _geometry, col2im, im2col
+
+__all__ = [
+    "maxpool2d_forward", "maxpool2d_backward",
+    "avgpool2d_forward", "avgpool2d_backward",
+    "subsample_forward", "subsample_backward",
+]
+
+
+def _pool_cols(x, size, stride, name="x"):
+    """Validate and return (x, size, stride, cols (size*size, N*C*OH*OW), out shape)."""
+    x = as_float_array(x, name, ndim=4, shape_hint="(N, C, H, W)")
+    size = _check_int(size, "size", 1)
+    stride = _check_int(stride, "stride", 1)
+    n, c, h, w = x.shape
+    oh, ow = _geometry(x.shape, size, size, stride, 0)[4:]
+    cols = im2col(x.reshape(n * c, 1, h, w), size, size, stride, 0)
+    return x, size, stride, cols, (n, c, oh, ow)
+
+
+def _check_dout(dout, out_shape, layer):
+    dout = as_float_array(dout, "dout", ndim=4, shape_hint="(N, C, OH, OW)")
+    check_shape(dout, "dout", out_shape, f"(N, C, OH, OW): the shape of {layer}'s output")
+    return dout
+
+
+def _cols_to_image(dcols, x_shape, size, stride):
+    n, c, h, w = x_shape
+    return col2im(dcols, (n * c, 1, h, w), size, size, stride, 0).reshape(x_shape)
+
+
+# --------------------------------------------------------------------------- max pooling
+def maxpool2d_forward(x, size=2, stride=2):
+    """Maximum of each size x size window, per channel.
+
+    x (N, C, H, W) -> out (N, C, OH, OW), OH = (H - size)/stride + 1 (must be exact).
+    cache = (x.shape, size, stride, argmax) with argmax (N*C*OH*OW,) the winning row of each
+    window column (0 .. size*size - 1, row-major in the window; the first maximum on ties).
+    """
+    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
+    argmax = np.argmax(cols, axis=0)
+    out = cols[argmax, np.arange(cols.shape[1])].reshape(out_shape)
+    return out, (x.shape, size, stride, argmax)
+
+
+def maxpool2d_backward(dout, cache):
+    """dx (N, C, H, W): each output gradient goes to the entry that won its window (first
+    maximum on ties, see the module docstring); overlapping windows add up. dout (N, C, OH, OW)."""
+    x_shape, size, stride, argmax = cache
+    n, c = x_shape[:2]
+    out_shape = (n, c) + _geometry(x_shape, size, size, stride, 0)[4:]
+    dout = _check_dout(dout, out_shape, "maxpool2d_forward")
+    dcols = np.zeros((size * size, argmax.size), dtype=dout.dtype)
+    dcols[argmax, np.arange(argmax.size)] = dout.reshape(-1)
+    return _cols_to_image(dcols, x_shape, size, stride)
+
+
+# --------------------------------------------------------------------------- average pooling
+def avgpool2d_forward(x, size=2, stride=2):
+    """Mean of each size x size window, per channel.
+
+    x (N, C, H, W) -> out (N, C, OH, OW). cache = (x.shape, size, stride).
+    """
+    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
+    return cols.mean(axis=0).reshape(out_shape), (x.shape, size, stride)
+
+
+def avgpool2d_backward(dout, cache):
+    """dx (N, C, H, W): each output gradient is shared equally, 1/size^2 to every window entry;
+    overlapping windows add up. dout (N, C, OH, OW)."""
+    x_shape, size, stride = cache
+    n, c = x_shape[:2]
+    out_shape = (n, c) + _geometry(x_shape, size, size, stride, 0)[4:]
+    dout = _check_dout(dout, out_shape, "avgpool2d_forward")
+    row = dout.reshape(1, -1) / (size * size)
+    dcols = np.broadcast_to(row, (size * size, row.shape[1]))
+    return _cols_to_image(np.ascontiguousarray(dcols), x_shape, size, stride)
+
+
+# --------------------------------------------------------------------------- LeNet-5 subsampling
+def subsample_forward(x, coeff, bias, size=2, stride=None):
+    """LeNet-5's trainable subsampling (layers S2 and S4), without the squashing function.
+
+    out[n, c] = coeff[c] * (sum of each size x size window of x[n, c]) + bias[c]
+
+    x (N, C, H, W), coeff (C,), bias (C,); stride defaults to size (non-overlapping windows,
+    as in LeNet-5) -> out (N, C, OH, OW). cache = (x.shape, size, stride, coeff, window_sums)
+    with window_sums (N, C, OH, OW).
+
+    LeCun et al. (1998) add the four inputs and multiply by one trainable coefficient per map;
+    seed 004 writes the same layer as omega * MeanPool(Y) + a. The two are one layer with the
+    coefficient scaled by 4 (omega = 4 coeff), so seed 004's dL/dY = (omega / 4) (...) is our
+    coeff * (...) below.
+    """
+    stride = size if stride is None else stride
+    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
+    c = x.shape[1]
+    coeff = as_float_array(coeff, "coeff", ndim=1, shape_hint="(C,)")
+    bias = as_float_array(bias, "bias", ndim=1, shape_hint="(C,)")
+    check_shape(coeff, "coeff", (c,), f"(C,): one coefficient per channel, and x has C={c} channels")
+    check_shape(bias, "bias", (c,), f"(C,): one bias per channel, and x has C={c} channels")
+    sums = cols.sum(axis=0).reshape(out_shape)
+    out = coeff[None, :, None, None] * sums + bias[None, :, None, None]
+    return out, (x.shape, size, stride, coeff, sums)
+
+
+def subsample_backward(dout, cache):
+    """Gradients of `subsample_forward`.
+
+    dout (N, C, OH, OW). Returns
+      dx (N, C, H, W)  = coeff[c] * dout[n, c, i, j] copied to every entry of window (i, j);
+      dcoeff (C,)      = sum over n, i, j of dout * window_sums  (seed 004: sum(dL/dX~ . MeanPool(Y)), times 1/4);
+      dbias (C,)       = sum over n, i, j of dout.
+    With the squashing function applied afterwards, dout here is already dL/dX (.) g'(X~).
+    """
+    x_shape, size, stride, coeff, sums = cache
+    dout = _check_dout(dout, sums.shape, "subsample_forward")
+    dcoeff = np.einsum("nchw,nchw->c", dout, sums)
+    dbias = dout.sum(axis=(0, 2, 3))
+    row = (dout * coeff[None, :, None, None]).reshape(1, -1)
+    dcols = np.ascontiguousarray(np.broadcast_to(row, (size * size, row.shape[1])))
+    return _cols_to_image(dcols, x_shape, size, stride), dcoeff, dbias
