@@ -10,3 +10,8 @@ from .dense import dense_forward, dense_backward  # noqa: F401
 # Each line below is owned by the module it names; add new modules on their own line.
 from .conv import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
+from .gradcheck import (  # noqa: F401
+    numerical_gradient, numerical_vjp, check_gradients, relative_error, GradientCheckError, GradCheckReport,
+)
+from .diagnose import diagnose, Diagnosis  # noqa: F401
+from .models import init_mlp, mlp_forward, mlp_loss_and_grads  # noqa: F401
