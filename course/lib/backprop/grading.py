@@ -1,0 +1,661 @@
+"""Grading helpers: what the notebooks' check cells and graded test cells call.
+
+Every helper runs a student's function on fresh inputs, compares the result with finite
+differences (or with a reference value), prints a per-tensor table to STDOUT and raises an
+AssertionError whose message is the diagnosis ("dW is the transpose of the right answer").
+Nothing is ever written to stderr (nbgrader zeroes a cell that writes to stderr): warnings
+are recorded and printed to stdout, and anything the student's code writes to stderr is
+redirected to stdout while it runs.
+
+The checks:
+
+    check_layer_backward(student_backward, forward, inputs, grad_names, seed=...)
+        a layer's backward: grads = student_backward(dout, cache) for a random dout
+    check_function_gradients(student_fn, loss_fn, inputs, wrt, seed=...)
+        a whole network: the student returns the gradients of a scalar loss
+    check_derivative(student_df, f, seed=...)
+        an element-wise derivative f'(u) (or f' written with y = f(u))
+    check_value(got, expected, name=...)
+        any number or array that is not a gradient (a forward pass, a relative error)
+    expect_wrong(check, *args, kind="sign", **kwargs)
+        a formula implemented exactly as a source document writes it: passes when the
+        checker REFUTES it (with the expected kind of diagnosis)
+
+Every student call goes through `call_student`, which runs it with the reference backward
+functions of `backprop` blocked (`blocked_reference`), turns NotImplementedError into "not
+implemented yet", any other exception into a short explanation, and inspects what came back
+(None, a list, a tuple of the wrong length, float32, the wrong shape, NaN) before any
+arithmetic is done with it. All failures are subclasses of `GradingError` (an AssertionError).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .gradcheck import DEFAULT_RTOL, check_gradients
+
+__all__ = [
+    "GradingError", "NotImplementedYet", "StudentCodeError", "ReferenceCalled", "BadReturn", "WrongGradient",
+    "WrongValue", "random_inputs", "random_labels", "blocked_reference", "call_student",
+    "check_layer_backward", "check_function_gradients", "check_derivative", "check_value", "expect_wrong",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Failures
+# --------------------------------------------------------------------------------------------
+
+class GradingError(AssertionError):
+    """A graded check failed; the message says why in plain words.
+
+    `.kinds` maps a tensor name to the kind of failure ("sign", "transpose", "shape", ...) for
+    failures about specific tensors; it is empty for failures of the whole call.
+    """
+
+    def __init__(self, message: str, kinds: Optional[Mapping[str, str]] = None):
+        super().__init__(message)
+        self.kinds = dict(kinds or {})
+
+
+class NotImplementedYet(GradingError):
+    """The student's function (or one it calls) still raises NotImplementedError."""
+
+
+class StudentCodeError(GradingError):
+    """The student's function raised an exception."""
+
+
+class ReferenceCalled(GradingError):
+    """The student's function called a blocked reference implementation."""
+
+
+class BadReturn(GradingError):
+    """The student's function returned something that is not the expected arrays."""
+
+
+class WrongGradient(GradingError):
+    """The gradients disagree with finite differences. `.report` is the gradient check report."""
+
+    def __init__(self, message, kinds=None, report=None):
+        super().__init__(message, kinds)
+        self.report = report
+
+
+class WrongValue(GradingError):
+    """A value (not a gradient) differs from the expected one."""
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+def random_inputs(shapes: Mapping[str, tuple], seed: int, *, scale: float = 1.0,
+                  avoid_kinks=False, positive: Iterable[str] = ()) -> dict:
+    """Fresh float64 arrays drawn from a normal distribution, one per name.
+
+    shapes: name -> shape, e.g. {"x": (4, 3), "W": (2, 3), "b": (2,)}.
+    seed: the arrays depend only on the seed and the shapes.
+    scale: standard deviation.
+    avoid_kinks: True (every array) or a collection of names: entries are kept at least
+        0.1 * scale away from 0, so an element-wise ReLU applied to these arrays has no entry on
+        its kink. (Kinks deeper in a network are found and skipped by the gradient checker.)
+    positive: names whose entries must be positive (inputs of a log or a division): |x| + 0.1.
+    """
+    rng = np.random.default_rng(seed)
+    kinked = set(shapes) if avoid_kinks is True else set(avoid_kinks or ())
+    positive = set(positive)
+    out = {}
+    for name, shape in shapes.items():
+        arr = rng.standard_normal(tuple(shape)) * scale
+        if name in kinked:
+            arr = np.sign(arr) * (np.abs(arr) + 0.1 * scale) + (arr == 0) * 0.1 * scale
+        if name in positive:
+            arr = np.abs(arr) + 0.1
+        out[name] = np.asarray(arr, dtype=np.float64)
+    return out
+
+
+def random_labels(n: int, num_classes: int, seed: int) -> np.ndarray:
+    """n integer class labels in [0, num_classes), shape (n,)."""
+    return np.random.default_rng(seed).integers(0, num_classes, size=n)
+
+
+# --------------------------------------------------------------------------------------------
+# Running student code safely
+# --------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _quiet():
+    """Redirect stderr to stdout and record warnings; print the warnings to stdout afterwards."""
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(sys.stdout):
+        warnings.simplefilter("always")
+        try:
+            yield caught
+        finally:
+            seen = set()
+            for w in caught:
+                text = f"{w.category.__name__}: {w.message}"
+                if text not in seen:
+                    seen.add(text)
+                    print(f"note: a warning was raised while checking: {text}")
+
+
+@dataclass
+class _Block:
+    calls: list = field(default_factory=list)
+    blocked: list = field(default_factory=list)
+
+
+def _reference_targets(allow: Iterable[str], also: Iterable[str]) -> dict:
+    """name -> reference function to block: every `*_backward` and `*_grads` of backprop, plus `also`."""
+    import backprop
+
+    allow = set(allow)
+    targets = {}
+    for modname, mod in list(sys.modules.items()):
+        if mod is None or not (modname == "backprop" or modname.startswith("backprop.")):
+            continue
+        if modname == __name__:
+            continue
+        for attr, val in list(vars(mod).items()):
+            if ((attr.endswith("_backward") or attr.endswith("_grads")) and callable(val) and not isinstance(val, type)
+                    and str(getattr(val, "__module__", "")).startswith("backprop")
+                    and attr not in allow):
+                targets.setdefault(attr, val)
+    for name in also:
+        obj = backprop
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                raise ValueError(f"blocked_reference(also=...): backprop has no {name!r}")
+        targets[name.split(".")[-1]] = obj
+    return targets
+
+
+def _make_blocker(name: str, block: _Block):
+    def blocked(*args, **kwargs):
+        block.calls.append(name)
+        raise ReferenceCalled(
+            f"your code called backprop's {name}, the course's reference implementation. It is switched "
+            f"off while your work is graded: calling it earns no credit. Write this step yourself."
+        )
+
+    blocked.__name__ = name
+    blocked.__qualname__ = f"blocked {name}"
+    return blocked
+
+
+@contextlib.contextmanager
+def blocked_reference(*, allow: Iterable[str] = (), also: Iterable[str] = (), namespaces: Iterable = ()):
+    """Temporarily replace backprop's reference functions with ones that refuse to run.
+
+    Blocked: every function named `*_backward` or `*_grads` (mlp_loss_and_grads) defined in backprop
+    (minus the names in `allow`),
+    plus the names in `also` (e.g. also=("sigmoid_grad", "numerical_gradient")). They are
+    replaced wherever they are bound: in backprop and its submodules, in `__main__` (the
+    notebook's namespace, so `from backprop import dense_backward` is caught too) and in the
+    extra `namespaces` (dicts such as a student function's __globals__).
+    A blocked function raises ReferenceCalled and records the call in `.calls` of the object
+    this yields, so a student who catches the exception is still caught. Everything is
+    restored on exit, also when the body raises.
+    """
+    state = _Block()
+    targets = _reference_targets(allow, also)
+    by_id = {id(fn): (name, fn) for name, fn in targets.items()}
+    blockers = {name: _make_blocker(name, state) for name in targets}
+    dicts = [vars(m) for n, m in list(sys.modules.items())
+             if m is not None and (n in ("backprop", "__main__") or n.startswith("backprop."))]
+    dicts += [ns for ns in namespaces if isinstance(ns, dict)]
+    patched = []  # (dict, attr, original)
+    seen = set()
+    try:
+        for d in dicts:
+            if id(d) in seen:
+                continue
+            seen.add(id(d))
+            for attr, val in list(d.items()):
+                hit = by_id.get(id(val))
+                if hit is not None and hit[1] is val:
+                    d[attr] = blockers[hit[0]]
+                    patched.append((d, attr, val))
+        state.blocked = sorted(targets)
+        yield state
+    finally:
+        for d, attr, original in reversed(patched):
+            d[attr] = original
+
+
+def _where_raised(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return frames[-1].name if frames else "?"
+
+
+def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allow: Iterable[str] = (),
+                 also: Iterable[str] = (), **kwargs):
+    """Call a student's function with the reference blocked; return what it returns.
+
+    Raises NotImplementedYet, ReferenceCalled or StudentCodeError with a plain explanation.
+    """
+    name = name or getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise BadReturn(f"{name} should be a function, but it is a {type(fn).__name__}. "
+                        "Did you overwrite it with a value? Re-run the cell that defines it.")
+    namespaces = [getattr(fn, "__globals__", None)]
+    ctx = blocked_reference(allow=allow, also=also, namespaces=namespaces) if block else contextlib.nullcontext(_Block())
+    with _quiet(), ctx as state:
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError as exc:
+            where = _where_raised(exc)
+            inner = "" if where == getattr(fn, "__name__", None) else f" (raised in {where}, which it calls)"
+            raise NotImplementedYet(
+                f"{name} is not implemented yet{inner}: replace `raise NotImplementedError()` with your code "
+                "and run the cell again."
+            ) from None
+        except ReferenceCalled:
+            raise
+        except RecursionError as exc:
+            raise StudentCodeError(f"{name} never stopped calling itself (RecursionError: {exc}).") from exc
+        except Exception as exc:
+            raise StudentCodeError(
+                f"{name} raised {type(exc).__name__}: {exc}\n(The traceback above shows the line, in "
+                f"{_where_raised(exc)}.)"
+            ) from exc
+    if state.calls:
+        raise ReferenceCalled(
+            f"{name} called backprop's {', '.join(sorted(set(state.calls)))}: the reference implementation is "
+            "switched off while your work is graded and calling it earns no credit (even when the error is caught)."
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Inspecting what came back
+# --------------------------------------------------------------------------------------------
+
+def _inspect_array(value, label: str, shape: tuple):
+    """Return (array, None) or (None, (kind, message)) for one returned gradient/value."""
+    if value is None:
+        return None, ("none", f"{label} is None: a `return` statement is missing, or a variable was never assigned.")
+    if isinstance(value, (list, tuple)):
+        return None, ("type", f"{label} is a Python {type(value).__name__}, not a numpy array. "
+                              "Build it with numpy operations (or np.array(...)).")
+    if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) and shape == ():
+        value = np.asarray(value, dtype=np.float64 if isinstance(value, (float, int)) else None)
+    if not isinstance(value, np.ndarray):
+        return None, ("type", f"{label} is a {type(value).__name__}, not a numpy array of shape {shape}.")
+    if value.dtype.kind in "iub":
+        return None, ("dtype", f"{label} has integer dtype {value.dtype}: a gradient must be float64. "
+                               "Look for integer arithmetic (np.zeros(..., dtype=int), np.arange(3)).")
+    if value.dtype.kind == "c":
+        return None, ("dtype", f"{label} is complex ({value.dtype}); gradients here are real float64 arrays.")
+    if value.dtype.kind != "f":
+        return None, ("dtype", f"{label} has dtype {value.dtype}, expected float64.")
+    if value.dtype != np.float64:
+        return None, ("dtype", f"{label} has dtype {value.dtype}; the course computes in float64 "
+                               f"(in {value.dtype} the rounding error is too large to check). "
+                               "Something converted it: look for astype or np.float32.")
+    if value.shape != tuple(shape):
+        hint = ""
+        if value.ndim == 2 and value.shape == tuple(shape)[::-1]:
+            hint = " It looks transposed."
+        elif value.size == int(np.prod(shape)):
+            hint = " It has the right number of entries in the wrong arrangement."
+        elif value.ndim == len(shape) - 1 or value.ndim == 0:
+            hint = " An axis is missing: was it summed away (or not summed where it should be)?"
+        return None, ("shape", f"{label} has shape {value.shape}, but it must have the shape of the variable, "
+                               f"{tuple(shape)}.{hint}")
+    if not np.all(np.isfinite(value)):
+        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+        return None, ("nonfinite", f"{label} contains {bad} NaN or infinite value(s): look for a division by "
+                                   "zero, a log of 0, or an exp that overflows.")
+    return value, None
+
+
+def _split_result(result, names: Sequence[str], labels: Sequence[str], fname: str) -> dict:
+    """The student's return value -> {name: value}. Accepts an array (one name), a tuple/list in
+    the order of `names`, or a dict keyed by names or labels ("W" or "dW")."""
+    n = len(names)
+    if result is None:
+        raise BadReturn(f"{fname} returned None: did you forget the `return` statement?")
+    if isinstance(result, dict):
+        out, missing = {}, []
+        for name, label in zip(names, labels):
+            if name in result:
+                out[name] = result[name]
+            elif label in result:
+                out[name] = result[label]
+            else:
+                missing.append(label)
+        if missing:
+            raise BadReturn(f"{fname} returned a dict without the key(s) {missing}; "
+                            f"expected keys {list(labels)} (it has {list(result)}).")
+        return out
+    if n == 1 and not isinstance(result, (tuple, list)):
+        return {names[0]: result}
+    if isinstance(result, (tuple, list)):
+        if n == 1 and len(result) == 1:
+            return {names[0]: result[0]}
+        if n == 1 and len(result) > 1 and all(isinstance(v, (int, float)) for v in result):
+            return {names[0]: result}   # a list of numbers: _inspect_array explains
+        if len(result) != n:
+            raise BadReturn(f"{fname} returned {len(result)} value(s), expected {n}: "
+                            f"{', '.join(labels)} (in this order).", {l: "shape" for l in labels})
+        return dict(zip(names, result))
+    raise BadReturn(f"{fname} returned a {type(result).__name__}; expected "
+                    + (f"a tuple ({', '.join(labels)})." if n > 1 else "a numpy array."))
+
+
+def _copy_tree(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_copy_tree(v) for v in obj) if not hasattr(obj, "_fields") else type(obj)(*(_copy_tree(v) for v in obj))
+    if isinstance(obj, dict):
+        return {k: _copy_tree(v) for k, v in obj.items()}
+    return obj
+
+
+def _changed(before, after) -> bool:
+    if isinstance(before, np.ndarray):
+        return not (isinstance(after, np.ndarray) and before.shape == after.shape
+                    and np.array_equal(before, after, equal_nan=before.dtype.kind == "f"))
+    if isinstance(before, (tuple, list)):
+        return len(before) != len(after) or any(_changed(b, a) for b, a in zip(before, after))
+    if isinstance(before, dict):
+        return set(before) != set(after) or any(_changed(before[k], after[k]) for k in before)
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# The checks
+# --------------------------------------------------------------------------------------------
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed, title,
+             ok_note="All gradients agree with finite differences."):
+    """Inspect the returned gradients, check the usable ones with check_gradients, report.
+
+    f: called as f(**arrays) (scalar, or array when dout is given); arrays: name -> float64 array;
+    values: name -> what the student returned for it; labels: display names ("dW"), same order.
+    """
+    names = tuple(arrays)
+    label_of = dict(zip(names, labels))
+    name_of = dict(zip(labels, names))
+    shapes = {g: arrays[g].shape for g in names}
+    problems, analytic, transposed = {}, {}, {}
+    for g in names:
+        arr, problem = _inspect_array(values[g], label_of[g], shapes[g])
+        if problem:
+            problems[g] = problem
+            v = values[g]
+            if (problem[0] == "shape" and isinstance(v, np.ndarray) and v.ndim == 2 and v.T.shape == shapes[g]
+                    and v.dtype == np.float64 and np.all(np.isfinite(v))):
+                transposed[label_of[g]] = v.T
+        else:
+            analytic[label_of[g]] = arr
+    by_label = {label_of[g]: arrays[g] for g in names}
+    layout = {label_of[g]: layout.get(g, layout.get(label_of[g])) for g in names
+              if layout and (g in layout or label_of[g] in layout)} or None
+
+    def f_labels(**kw):
+        return f(**{name_of[k]: v for k, v in kw.items()})
+
+    report = None
+    with _quiet():
+        if transposed:   # a 2-D gradient of the transposed shape: is its transpose right?
+            rescue = check_gradients(f_labels, by_label, transposed, dout=dout, rtol=rtol, seed=seed,
+                                     raise_on_failure=False)
+            for label in transposed:
+                if rescue[label].ok:
+                    problems[name_of[label]] = ("transpose", (
+                        f"{label} has shape {transposed[label].T.shape}, the transpose of {_fmt_shape(shapes[name_of[label]])}, "
+                        f"and its transpose is the right gradient: you computed {label}^T. Swap the order of the "
+                        "factors (and transpose each), e.g. dW = dout^T x rather than x^T dout."))
+        if analytic:
+            report = check_gradients(f_labels, by_label, analytic, dout=dout, layout=layout, batch_size=batch_size,
+                                     rtol=rtol, seed=seed, raise_on_failure=False)
+    return _report_and_raise(title, labels, labels, {label_of[g]: shapes[g] for g in names},
+                             {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note)
+
+
+def _prefixed(label, message):
+    return message if message.startswith(label + " ") else f"{label}: {message}"
+
+
+def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note):
+    """Print the per-tensor table; raise the right GradingError if anything is wrong."""
+    rows = []
+    for name, label in zip(names, labels):
+        if name in problems:
+            kind, _ = problems[name]
+            rows.append((label, _fmt_shape(shapes[name]), "-", f"WRONG ({kind})"))
+        elif report is not None:
+            r = report[name]
+            status = "ok" if r.ok else f"WRONG ({r.diagnosis.kind})"
+            extra = f", {r.kinks} on a kink skipped" if r.kinks else ""
+            if r.mode != "full":
+                extra = f", sampled {r.checked} entries + {r.directions} directions" + extra
+            rows.append((label, _fmt_shape(shapes[name]), f"{r.max_rel_error:.1e}", status + extra))
+    print(f"{title} (seed {seed})")
+    head = ("gradient", "shape", "rel. error", "result")
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
+    line = lambda r: "  ".join(str(v).ljust(w) if i != 2 else str(v).rjust(w)  # noqa: E731
+                               for i, (v, w) in enumerate(zip(r, widths)))
+    print(line(head))
+    print("-" * len(line(head)))
+    for r in rows:
+        print(line(r))
+
+    kinds, messages = {}, []
+    for name, label in zip(names, labels):
+        if name in problems:
+            kinds[label] = problems[name][0]
+            messages.append(_prefixed(label, problems[name][1]))
+        elif report is not None and not report[name].ok:
+            d = report[name].diagnosis
+            kinds[label] = d.kind
+            messages.append(_prefixed(label, d.message))
+    if messages:
+        text = "\n".join(messages)
+        print("\n" + text)
+        refuted = (report is not None and not report.ok) or "transpose" in kinds.values()
+        if not refuted:
+            raise BadReturn(text, kinds)
+        raise WrongGradient(text, kinds, report)
+    print(ok_note)
+    return report
+
+
+def check_layer_backward(student_backward: Callable, forward: Callable, inputs: Mapping[str, np.ndarray],
+                         grad_names, *, seed: int = 0, forward_kwargs: Optional[Mapping] = None,
+                         layout: Optional[Mapping[str, str]] = None, batch_size: Optional[int] = None,
+                         rtol: float = DEFAULT_RTOL, name: Optional[str] = None, block: bool = True,
+                         allow: Iterable[str] = (), also: Iterable[str] = ()):
+    """Check a layer's backward pass against finite differences of its forward pass.
+
+    student_backward: called as student_backward(dout, cache); returns the gradients named in
+        grad_names, in that order (a tuple; a bare array when there is one name; or a dict).
+    forward: the (reference) forward, called as forward(**inputs, **forward_kwargs) -> (out, cache).
+    inputs: name -> float64 array, the forward's array arguments (copied, never modified).
+    grad_names: the inputs the backward returns gradients for, in its return order, e.g.
+        ("x", "W", "b"); or one name, e.g. "x" for a pooling layer.
+    seed: draws dout = standard normal of out's shape (and the checker's random samples).
+    The checked scalar is sum(forward(...)[0] * dout). Prints a table (gradient, shape, relative
+    error, result); returns the report; raises a GradingError with the diagnosis otherwise.
+    Also fails when the backward changes dout or the cache in place.
+    """
+    grad_names = (grad_names,) if isinstance(grad_names, str) else tuple(grad_names)
+    fname = name or getattr(student_backward, "__name__", "your backward")
+    forward_kwargs = dict(forward_kwargs or {})
+    unknown = [g for g in grad_names if g not in inputs]
+    if unknown:
+        raise ValueError(f"grad_names {unknown} are not among the inputs {list(inputs)}")
+    arrays = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    rng = np.random.default_rng(seed)
+    with _quiet():
+        out, cache = forward(**{k: v.copy() for k, v in arrays.items()}, **forward_kwargs)
+    out = np.asarray(out, dtype=np.float64)
+    dout = rng.standard_normal(out.shape)
+    dout_given, cache_before = dout.copy(), _copy_tree(cache)
+
+    result = call_student(student_backward, dout_given, cache, name=fname, block=block, allow=allow, also=also)
+    if _changed(dout, dout_given):
+        raise BadReturn(f"{fname} changed dout in place (for example `dout[mask] = 0`). A backward pass must "
+                        "not modify its inputs: work on a copy (dout.copy()) or build a new array.")
+    if _changed(cache_before, cache):
+        raise BadReturn(f"{fname} changed the cache in place. A backward pass must not modify what the "
+                        "forward pass stored: work on copies.")
+
+    labels = tuple("d" + g for g in grad_names)
+    values = _split_result(result, grad_names, labels, fname)
+    fixed = {k: v for k, v in arrays.items() if k not in grad_names}
+
+    def f(**kw):
+        return forward(**kw, **fixed, **forward_kwargs)[0]
+
+    return _compare(f, {g: arrays[g] for g in grad_names}, values, labels, dout=dout, layout=layout,
+                    batch_size=batch_size, rtol=rtol, seed=seed,
+                    title=f"{fname}: gradients against finite differences")
+
+
+def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Mapping[str, object], wrt,
+                             *, seed: int = 0, returns_loss: bool = False, layout: Optional[Mapping[str, str]] = None,
+                             batch_size: Optional[int] = None, rtol: float = DEFAULT_RTOL, name: Optional[str] = None,
+                             block: bool = True, allow: Iterable[str] = (), also: Iterable[str] = ()):
+    """Check the gradients of a scalar loss that a student's function returns.
+
+    student_fn: called as student_fn(**inputs) (copies of the arrays). Returns the gradients with
+        respect to the names in `wrt`: a dict keyed by those names (or "d" + name), a tuple in
+        the order of `wrt`, or a bare array when wrt has one name. With returns_loss=True it
+        returns (loss, gradients) and the loss is compared with loss_fn's too.
+    loss_fn: the (reference) loss, called as loss_fn(**inputs); returns a scalar, or a tuple
+        whose first element is the scalar loss.
+    inputs: name -> value; the names in `wrt` must be float64 arrays, the rest (labels, settings)
+        is passed along unchanged.
+    Prints the table, returns the report; raises a GradingError with the diagnosis otherwise.
+    """
+    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    fname = name or getattr(student_fn, "__name__", "your function")
+    unknown = [g for g in wrt if g not in inputs]
+    if unknown:
+        raise ValueError(f"wrt {unknown} are not among the inputs {list(inputs)}")
+    arrays = {k: (np.array(v, dtype=np.float64) if k in wrt else v) for k, v in inputs.items()}
+    fixed = {k: v for k, v in arrays.items() if k not in wrt}
+
+    def loss(**kw):
+        value = loss_fn(**kw, **fixed)
+        return value[0] if isinstance(value, tuple) else value
+
+    student_inputs = {k: _copy_tree(v) for k, v in arrays.items()}
+    result = call_student(student_fn, name=fname, block=block, allow=allow, also=also, **student_inputs)
+    labels = tuple("d" + g for g in wrt)
+    if returns_loss:
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise BadReturn(f"{fname} should return (loss, gradients); it returned a {type(result).__name__}"
+                            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
+        student_loss, result = result
+        with _quiet():
+            true_loss = float(loss(**{g: arrays[g].copy() for g in wrt}))
+        arr, problem = _inspect_array(student_loss, "the loss", ())
+        if problem:
+            raise BadReturn(f"{fname}: {problem[1]}", {"loss": problem[0]})
+        if not np.isclose(float(arr), true_loss, rtol=1e-7, atol=1e-12):
+            ratio = float(arr) / true_loss if true_loss else float("nan")
+            raise WrongValue(f"{fname} returned the loss {float(arr):.10g}, but the loss is {true_loss:.10g} "
+                             f"(ratio {ratio:.4g}). Check the forward pass and the loss's normalisation.",
+                             {"loss": "value"})
+    values = _split_result(result, wrt, labels, fname)
+    return _compare(loss, {g: arrays[g] for g in wrt}, values, labels, dout=None, layout=layout,
+                    batch_size=batch_size, rtol=rtol, seed=seed,
+                    title=f"{fname}: gradients of the loss against finite differences")
+
+
+def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4), seed: int = 0,
+                     from_output: bool = False, avoid_kinks: bool = True, scale: float = 2.0,
+                     rtol: float = DEFAULT_RTOL, name: Optional[str] = None, block: bool = True,
+                     allow: Iterable[str] = (), also: Iterable[str] = ()):
+    """Check an element-wise derivative against central differences of f.
+
+    student_df: called as student_df(u) and must return f'(u) element-wise (same shape as u);
+        with from_output=True it is called as student_df(f(u)) (f' written with y = f(u)).
+    f: the element-wise function (reference), any shape in, same shape out.
+    x: the points (float64 array); by default normal(0, scale) of `shape`, kept 0.1*scale away
+        from 0 when avoid_kinks.
+    """
+    fname = name or getattr(student_df, "__name__", "your derivative")
+    if x is None:
+        x = random_inputs({"u": shape}, seed, scale=scale, avoid_kinks=avoid_kinks)["u"]
+    x = np.array(x, dtype=np.float64)
+    with _quiet():
+        arg = np.asarray(f(x.copy()), dtype=np.float64) if from_output else x.copy()
+    result = call_student(student_df, arg, name=fname, block=block, allow=allow, also=also)
+    return _compare(lambda u: np.sum(f(u)), {"u": x}, {"u": result}, (fname,), dout=None, layout=None,
+                    batch_size=None, rtol=rtol, seed=seed, title=f"{fname}: derivative against central differences",
+                    ok_note="The derivative agrees with finite differences.")
+
+
+def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, atol: float = 0.0,
+                hint: str = ""):
+    """Compare a value (number or array) with the expected one; raise WrongValue with the difference.
+
+    `got` is usually the return value of call_student(...). `hint` is appended to the message.
+    """
+    expected_arr = np.asarray(expected, dtype=np.float64)
+    arr, problem = _inspect_array(got, name, expected_arr.shape)
+    if problem:
+        raise BadReturn(problem[1] + (" " + hint if hint else ""), {name: problem[0]})
+    arr = np.asarray(arr, dtype=np.float64)
+    close = np.isclose(arr, expected_arr, rtol=rtol, atol=atol)
+    if not np.all(close):
+        bad = np.argwhere(~close) if arr.ndim else [()]
+        idx = tuple(int(i) for i in bad[0])
+        where = f" at index {idx}" if arr.ndim else ""
+        if arr.ndim == 0:
+            msg = f"{name} is not right: expected {float(expected_arr):.10g}, got {float(arr):.10g}."
+        else:
+            msg = (f"{name} is not right: {np.count_nonzero(~close)} of {close.size} entries differ; "
+                   f"expected {expected_arr[idx]:.10g}{where}, got {arr[idx]:.10g}.")
+        if arr.ndim and np.all(expected_arr != 0):
+            ratio = arr / expected_arr
+            if np.allclose(ratio, ratio.flat[0], rtol=1e-6):
+                msg += f" Every entry is {ratio.flat[0]:.6g} times the right one."
+        raise WrongValue(msg + (" " + hint if hint else ""), {name: "value"})
+    print(f"{name}: ok")
+
+
+def expect_wrong(check: Callable, *args, kind=None, **kwargs):
+    """Run a check that is expected to FAIL: for a formula implemented exactly as a source writes it.
+
+    check: one of the checks above (check_function_gradients, check_layer_backward, check_derivative);
+        args and kwargs are passed to it.
+    kind: the diagnosis the wrong formula should get ("sign", "scale", "transpose", "shape",
+        "partial", ...) or a collection of acceptable kinds; None accepts any refutation.
+    Passes (returns the diagnosis kinds) when the checker refutes the formula with such a kind.
+    Fails when the checker confirms it ("implement the formula exactly as written, slip and
+    all"), when the code is not implemented or crashes, or when it calls the reference.
+    """
+    kinds = None if kind is None else ({kind} if isinstance(kind, str) else set(kind))
+    try:
+        check(*args, **kwargs)
+    except (WrongGradient, BadReturn, WrongValue) as err:
+        found = set(err.kinds.values())
+        if kinds is not None and not (found & kinds):
+            raise WrongGradient(
+                "the checker does refute this formula, but not with the expected diagnosis: expected "
+                f"{' or '.join(sorted(kinds))}, got {', '.join(sorted(found)) or 'another failure'}. Implement the "
+                "formula exactly as the source writes it.\n" + str(err), err.kinds) from None
+        print(f"\nAs expected, the checker refutes this formula ({', '.join(sorted(found))}).")
+        return err.kinds
+    raise WrongGradient(
+        "the checker accepts this formula, but the formula as the source writes it is wrong. Implement it "
+        "exactly as written, slip included (the corrected version belongs in the next exercise).", {})
