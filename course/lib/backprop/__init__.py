@@ -16,3 +16,4 @@ from .gradcheck import (  # noqa: F401
 from .diagnose import diagnose, Diagnosis  # noqa: F401
 from .models import init_mlp, mlp_forward, mlp_loss_and_grads  # noqa: F401
 from . import explore, widgets  # noqa: F401  (interactive explorers; ipywidgets is imported only when one is built)
+from . import grading  # noqa: F401  (helpers for the graded notebook cells)
