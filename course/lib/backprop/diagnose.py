@@ -143,7 +143,8 @@ def _first_coords(mask, k: int = 3) -> str:
 def describe_factor(c: float) -> str:
     """'2x', '1/2 of', '-3x'... for a factor close to a simple fraction, else '1.37x'."""
     frac = Fraction(c).limit_denominator(1000)
-    if abs(float(frac) - c) <= 1e-6 * abs(c):
+    simple = frac.denominator == 1 or abs(frac.numerator) <= 3
+    if simple and abs(float(frac) - c) <= 1e-6 * abs(c):
         if frac.denominator == 1:
             return f"{frac.numerator}x"
         return f"{frac.numerator}/{frac.denominator} of"

@@ -105,4 +105,4 @@ def mlp_loss_and_grads(params: dict, x, t, activations="sigmoid", loss: str = "h
         dcache, u, act = caches[l - 1]
         delta = dout * act.df(u)
         dout, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(delta, dcache)
-    return value, grads
+    return value, {k: grads[k] for k in params if k in grads}
