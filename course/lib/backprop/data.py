@@ -277,8 +277,8 @@ def delayed_copy_task(n_sequences: int = 256, steps: int = 12, delay: int = 3, *
     """Echo task: the target at step t is the input symbol of step t - delay.
 
     Inputs are random symbols 0..num_symbols-1, one-hot: x (N, T, num_symbols). targets (N, T)
-    ints; the first `delay` steps have nothing to echo yet, so their target is 0 and their mask
-    entry 0 (pass `mask` to `rnn_sequence_loss_and_grads`). The network has to carry each symbol
+    ints; the first `delay` steps have nothing to echo yet, so their target is -1 ("no target",
+    skipped by `rnn_sequence_loss_and_grads` and by `accuracy`) and their mask entry 0. The network has to carry each symbol
     `delay` steps forward in its hidden state, and learns that only if the gradient of the loss
     at step t reaches step t - delay: truncated BPTT with k <= delay cannot.
     """
@@ -289,7 +289,7 @@ def delayed_copy_task(n_sequences: int = 256, steps: int = 12, delay: int = 3, *
     rng = np.random.default_rng(seed)
     symbols = rng.integers(num_symbols, size=(n_sequences, steps))
     x = np.eye(num_symbols)[symbols]
-    targets = np.zeros_like(symbols)
+    targets = np.full_like(symbols, -1)
     targets[:, delay:] = symbols[:, : steps - delay]
     mask = np.zeros((n_sequences, steps))
     mask[:, delay:] = 1.0

@@ -47,11 +47,15 @@ from .activations import Activation, get_activation
 from .losses import log_softmax
 
 __all__ = [
-    "RNNStepCache", "RNNCache",
+    "IGNORE_TARGET", "RNNStepCache", "RNNCache",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "rnn_backward_truncated",
     "init_rnn_params", "rnn_output_forward", "rnn_sequence_loss_and_grads", "rnn_predict", "rnn_generate",
     "recurrent_matrix", "spectral_radius", "bptt_gradient_norms", "simulate_bptt_norms", "clip_gradients",
 ]
+
+
+IGNORE_TARGET = -1
+"""A target of -1 in `rnn_sequence_loss_and_grads` means "no target at this step"."""
 
 
 class RNNStepCache(NamedTuple):
@@ -305,7 +309,8 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
     params: dict with Wx (H, D), Wh (H, H), b (H,), Wy (C, H), by (C,).
     x (N, T, D) inputs (one-hot for characters), targets (N, T) integer classes,
     h0 (N, H) or None (zeros), truncate None (full BPTT) or k for `rnn_backward_truncated`,
-    mask (N, T) of 0/1 weights or None: positions with weight 0 carry no loss.
+    mask (N, T) of 0/1 weights or None: positions with weight 0 carry no loss. Targets equal to
+    IGNORE_TARGET (-1) carry no loss either (as if their mask entry were 0).
 
     Normalisation. reduction="mean" (default): the mean over the batch *and* over time,
         L = (1 / (N T)) sum_n sum_t CE(y_nt, target_nt)   (with a mask: divided by sum(mask));
@@ -325,10 +330,15 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
             targets = targets.astype(np.int64)
         else:
             raise ValueError(f"targets must be integer class labels; got dtype {targets.dtype}")
-    if targets.size and (targets.min() < 0 or targets.max() >= classes):
-        raise ValueError(f"targets must lie in [0, {classes}) (C={classes} rows of Wy); got {targets.min()}..{targets.max()}")
+    ignored = targets == IGNORE_TARGET
+    if np.any(~ignored) and (targets[~ignored].min() < 0 or targets[~ignored].max() >= classes):
+        raise ValueError(f"targets must lie in [0, {classes}) (C={classes} rows of Wy), or be {IGNORE_TARGET} "
+                         f"for 'no target'; got values from {targets.min()} to {targets.max()}")
     weights = np.ones((n, steps)) if mask is None else as_float_array(mask, "mask", ndim=2, shape_hint="(N, T)")
     check_shape(weights, "mask", (n, steps), "(N, T): one weight per sequence and step")
+    if np.any(ignored):
+        weights = np.where(ignored, 0.0, weights)
+        targets = np.where(ignored, 0, targets)
     if reduction == "mean":
         total = weights.sum()
         if total <= 0:
