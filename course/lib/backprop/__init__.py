@@ -17,3 +17,7 @@ from .diagnose import diagnose, Diagnosis  # noqa: F401
 from .models import init_mlp, mlp_forward, mlp_loss_and_grads  # noqa: F401
 from . import explore, widgets  # noqa: F401  (interactive explorers; ipywidgets is imported only when one is built)
 from . import grading  # noqa: F401  (helpers for the graded notebook cells)
+from .rnn import *  # noqa: F401,F403
+from .data import *  # noqa: F401,F403
+from .train import *  # noqa: F401,F403
+from .plots import *  # noqa: F401,F403
