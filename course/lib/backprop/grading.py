@@ -40,6 +40,10 @@ import numpy as np
 
 from .gradcheck import DEFAULT_RTOL, check_gradients
 
+last_report = None
+"""The GradCheckReport of the last successful check (the checks return None, so that a graded
+cell never ends in a value nbgrader would read as partial credit)."""
+
 __all__ = [
     "GradingError", "NotImplementedYet", "StudentCodeError", "ReferenceCalled", "BadReturn", "WrongGradient",
     "WrongValue", "random_inputs", "random_labels", "blocked_reference", "call_student",
@@ -473,7 +477,9 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
             raise BadReturn(text, kinds)
         raise WrongGradient(text, kinds, report)
     print(ok_note)
-    return report
+    global last_report
+    last_report = report
+    return None
 
 
 def check_layer_backward(student_backward: Callable, forward: Callable, inputs: Mapping[str, np.ndarray],
@@ -491,7 +497,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
         ("x", "W", "b"); or one name, e.g. "x" for a pooling layer.
     seed: draws dout = standard normal of out's shape (and the checker's random samples).
     The checked scalar is sum(forward(...)[0] * dout). Prints a table (gradient, shape, relative
-    error, result); returns the report; raises a GradingError with the diagnosis otherwise.
+    error, result) and returns None (the report is in `last_report`); raises a GradingError with the diagnosis otherwise.
     Also fails when the backward changes dout or the cache in place.
     """
     grad_names = (grad_names,) if isinstance(grad_names, str) else tuple(grad_names)
@@ -542,7 +548,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
         whose first element is the scalar loss.
     inputs: name -> value; the names in `wrt` must be float64 arrays, the rest (labels, settings)
         is passed along unchanged.
-    Prints the table, returns the report; raises a GradingError with the diagnosis otherwise.
+    Prints the table and returns None; raises a GradingError with the diagnosis otherwise.
     """
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     fname = name or getattr(student_fn, "__name__", "your function")
@@ -631,6 +637,7 @@ def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, 
                 msg += f" Every entry is {ratio.flat[0]:.6g} times the right one."
         raise WrongValue(msg + (" " + hint if hint else ""), {name: "value"})
     print(f"{name}: ok")
+    return None
 
 
 def expect_wrong(check: Callable, *args, kind=None, **kwargs):
@@ -640,7 +647,7 @@ def expect_wrong(check: Callable, *args, kind=None, **kwargs):
         args and kwargs are passed to it.
     kind: the diagnosis the wrong formula should get ("sign", "scale", "transpose", "shape",
         "partial", ...) or a collection of acceptable kinds; None accepts any refutation.
-    Passes (returns the diagnosis kinds) when the checker refutes the formula with such a kind.
+    Passes (returns None) when the checker refutes the formula with such a kind.
     Fails when the checker confirms it ("implement the formula exactly as written, slip and
     all"), when the code is not implemented or crashes, or when it calls the reference.
     """
@@ -655,7 +662,7 @@ def expect_wrong(check: Callable, *args, kind=None, **kwargs):
                 f"{' or '.join(sorted(kinds))}, got {', '.join(sorted(found)) or 'another failure'}. Implement the "
                 "formula exactly as the source writes it.\n" + str(err), err.kinds) from None
         print(f"\nAs expected, the checker refutes this formula ({', '.join(sorted(found))}).")
-        return err.kinds
+        return None
     raise WrongGradient(
         "the checker accepts this formula, but the formula as the source writes it is wrong. Implement it "
         "exactly as written, slip included (the corrected version belongs in the next exercise).", {})
