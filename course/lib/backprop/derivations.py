@@ -1,0 +1,929 @@
+"""Derivation steps checked as mathematics, with SymPy.
+
+A student answers one step of a derivation (dE/dy, sigma'(u) in terms of y, one step of the
+delta recursion, ...) as a string such as ``"-(t - y)"`` or as a SymPy expression. The checker
+
+1. parses the string safely: every name must be one of the step's symbols or a whitelisted
+   function (exp, log, tanh, sigma, Sum, ...); nothing is ever passed to Python's ``eval``
+   unchecked, and inputs that are too long or that would build huge numbers are refused;
+2. compares the answer with the expected expression at many random points (fast and robust:
+   it never hangs), after replacing every symbol by what it stands for (y -> sigma(u) ->
+   1/(1 + exp(-u))), so expanded, factored, sigma- and exp-forms all count;
+3. confirms equality symbolically when the expression is small enough for SymPy to simplify
+   quickly (otherwise the numeric verdict stands and says so);
+4. otherwise says how the answer differs: a known slip of this step (with a targeted
+   message), the wrong sign, a constant or 1/n factor, a missing named factor such as
+   sigma'(u), swapped indices of a weight matrix, or simply a different expression.
+
+    >>> check_step("mlp.dE_dy.half", "y - t").ok
+    True
+    >>> check_step("mlp.dE_dy.half", "t - y").kind
+    'sign'
+
+`check_step` / `check_derivation` return a `DerivationCheck` (prints as text, renders as
+Markdown with LaTeX in Jupyter) and never raise; `assert_step` / `assert_derivation` raise an
+AssertionError carrying the same message, for graded cells. Nothing is written to stderr.
+The catalogue of the course's steps is `STEPS` (key -> `Step`).
+"""
+from __future__ import annotations
+
+import difflib
+import io
+import keyword
+import tokenize
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import auto_number, convert_xor, implicit_multiplication, parse_expr
+from sympy.tensor.indexed import Indexed, IndexedBase
+
+__all__ = [
+    "DerivationCheck", "Context", "Slip", "Step", "STEPS", "sigma",
+    "parse_answer", "check_derivation", "assert_derivation", "check_step", "assert_step", "step_symbols",
+]
+
+MAX_CHARS = 400          # a derivation step fits on a line or two
+MAX_OPS = 250            # operations in the parsed expression
+MAX_EXPONENT = 1000      # |numeric exponent| allowed
+N_POINTS = 12            # random points per comparison
+_RTOL = 1e-8
+
+
+class sigma(sp.Function):
+    """The logistic function sigma(u) = 1 / (1 + exp(-u)); its derivative is sigma (1 - sigma)."""
+
+    def fdiff(self, argindex=1):
+        s = sigma(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return 1 / (1 + sp.exp(-arg))
+
+
+FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
+    "cosh": sp.cosh, "sech": sp.sech, "sigma": sigma, "Sum": sp.Sum, "sum": sp.Sum,
+    "KroneckerDelta": sp.KroneckerDelta, "Abs": sp.Abs, "abs": sp.Abs, "e": sp.E,
+}
+_UNICODE = {"σ": "sigma", "λ": "lam", "η": "eta", "δ": "delta", "·": "*", "×": "*", "−": "-", "–": "-", "²": "**2"}
+_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", "[", "]", ","}
+_SAFE_GLOBALS = {
+    "Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational, "Add": sp.Add, "Mul": sp.Mul,
+    "Pow": sp.Pow, "Tuple": sp.Tuple, "__builtins__": {},
+}
+
+
+class _Invalid(Exception):
+    """The answer cannot be checked (malformed, unknown symbol, wrong type); message for the student."""
+
+
+# --------------------------------------------------------------------------- contexts and steps
+@dataclass
+class Context:
+    """What a step's answer may use and how the checker evaluates it.
+
+    names        text the student may type -> SymPy object (Symbol, IndexedBase, ...), besides FUNCTIONS
+    sample       Symbol or IndexedBase -> (lo, hi) uniform floats, ("int", lo, hi) integers, or
+                 callable(values_by_name, rng) -> float for constrained symbols (sampled in order)
+    definitions  Symbol -> expression it stands for; IndexedBase -> callable(*indices) -> expression
+    scale_symbols  symbols such as n whose powers count as "a missing factor" (1/n, n)
+    """
+
+    names: dict
+    sample: dict
+    definitions: dict = field(default_factory=dict)
+    scale_symbols: tuple = ()
+
+    def known(self) -> str:
+        own = ", ".join(sorted(k for k in self.names))
+        funcs = ", ".join(k for k in FUNCTIONS if k not in ("sum", "abs", "ln", "e"))
+        return f"symbols: {own}; functions: {funcs}"
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A common wrong answer of a step, recognised by value, with the message it deserves."""
+
+    expr: str
+    kind: str
+    message: str
+
+
+@dataclass
+class Step:
+    """One derivation step of the course: prompt, expected expression, symbols and known slips."""
+
+    key: str
+    notebook: str
+    prompt: str
+    expected: str
+    context: Context
+    slips: tuple = ()
+    factors: dict = field(default_factory=dict)       # "sigma'(u) = y(1 - y)" -> "y*(1 - y)"
+    factor_hints: dict = field(default_factory=dict)  # str(ratio yours/expected) -> message
+    in_terms_of: tuple = ()                           # names the prompt asks for; others accepted with a note
+    alternatives: tuple = ()                          # (expression, note) also accepted
+
+
+@dataclass
+class DerivationCheck:
+    """The verdict on one answer. Truthy when correct; prints as text, renders in Jupyter."""
+
+    ok: bool
+    kind: str                  # ok, sign, factor, missing_factor, index, different, invalid
+    message: str
+    latex: str = ""            # the student's expression
+    diff_latex: str = ""       # yours - expected, when wrong
+    text: str = ""
+    diff_text: str = ""
+    method: str = ""           # how equality was established
+    factor: object = None      # yours / expected, for kind "factor"
+    step: str | None = None
+
+    def __bool__(self):
+        return self.ok
+
+    def _title(self):
+        titles = {"ok": "correct", "sign": "wrong sign", "factor": "off by a factor",
+                  "missing_factor": "a factor is missing or extra", "index": "indices swapped",
+                  "different": "not equal to the expected expression", "invalid": "cannot check this answer"}
+        return titles.get(self.kind, self.kind)
+
+    def __str__(self):
+        mark = "OK" if self.ok else "WRONG" if self.kind != "invalid" else "INVALID"
+        lines = [f"{mark} ({self._title()}){' - ' + self.step if self.step else ''}"]
+        if self.text:
+            lines.append(f"  your expression: {self.text}")
+        if self.diff_text:
+            lines.append(f"  yours - expected: {self.diff_text}")
+        lines.append(f"  {self.message}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_markdown_(self):
+        mark = "✅" if self.ok else "❌"
+        out = [f"{mark} **{self._title()}**" + (f" (`{self.step}`)" if self.step else "")]
+        if self.latex:
+            out.append(f"Your expression: $\\displaystyle {self.latex}$")
+        if self.diff_latex:
+            out.append(f"Yours − expected: $\\displaystyle {self.diff_latex}$")
+        out.append(_md_escape(self.message))
+        return "\n\n".join(out)
+
+
+def _md_escape(text):
+    return text.replace("*", "\\*").replace("_", "\\_")
+
+
+# --------------------------------------------------------------------------- parsing
+def parse_answer(answer, context: Context):
+    """Return the SymPy expression for `answer` in `context`, or raise _Invalid with a clear message."""
+    if answer is None:
+        raise _Invalid("No answer yet: replace None with your expression, as a string such as \"-(t - y)\".")
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float, sp.Basic)):
+        raise _Invalid(f"Expected your expression as a string (or a SymPy expression); got {type(answer).__name__}: "
+                       f"{_short(repr(answer))}.")
+    if isinstance(answer, (int, float)):
+        return sp.nsimplify(answer) if isinstance(answer, float) and np.isfinite(answer) else sp.sympify(answer)
+    if isinstance(answer, sp.Basic):
+        return _adopt(answer, context)
+    text = answer
+    for k, v in _UNICODE.items():
+        text = text.replace(k, v)
+    text = " ".join(text.split())  # newlines and tabs become spaces
+    if not text:
+        raise _Invalid("Your answer is an empty string: write the expression, e.g. \"-(t - y)\".")
+    if len(text) > MAX_CHARS:
+        raise _Invalid(f"Your answer is {len(text)} characters long; a derivation step fits in {MAX_CHARS}. "
+                       "Simplify it before submitting.")
+    if "=" in text:
+        raise _Invalid("Write only the right-hand side, without '=' (e.g. \"-(t - y)\", not \"dE/dy = -(t - y)\").")
+    _check_tokens(text, context)
+    local = {**FUNCTIONS, **context.names}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = parse_expr(text, local_dict=local, global_dict=dict(_SAFE_GLOBALS),
+                             transformations=(auto_number, convert_xor, implicit_multiplication), evaluate=False)
+            _check_numbers(raw)
+            expr = parse_expr(text, local_dict=local, global_dict=dict(_SAFE_GLOBALS),
+                              transformations=(auto_number, convert_xor, implicit_multiplication))
+    except _Invalid:
+        raise
+    except Exception as exc:  # SyntaxError, TypeError ('Symbol' object is not callable), ...
+        raise _Invalid(_explain_parse_error(text, exc)) from None
+    if isinstance(expr, (tuple, list, sp.Tuple)) or not isinstance(expr, sp.Expr):
+        raise _Invalid(f"Your answer parses as {_short(str(expr))}, which is not a single expression.")
+    if sp.count_ops(expr) > MAX_OPS:
+        raise _Invalid(f"Your expression has more than {MAX_OPS} operations; simplify it before submitting.")
+    return expr
+
+
+def _check_tokens(text, context):
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        raise _Invalid("Syntax error: the parentheses or brackets do not match.") from None
+    known = {**FUNCTIONS, **context.names}
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        if tok.type == tokenize.NAME:
+            if tok.string in known:
+                continue
+            if keyword.iskeyword(tok.string):
+                raise _Invalid(f"'{tok.string}' is Python, not part of a formula. Write sums as "
+                               "Sum(term, (k, 1, K)); known " + context.known())
+            close = difflib.get_close_matches(tok.string, list(known), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise _Invalid(f"Unknown symbol '{tok.string}'.{hint} Known {context.known()}.")
+        elif tok.type == tokenize.NUMBER:
+            if tok.string[-1] in "jJ" or len(tok.string) > 20:
+                raise _Invalid(f"The number {_short(tok.string)} is not allowed here: use ordinary real numbers.")
+        elif tok.type == tokenize.OP and tok.string in _OPS:
+            continue
+        elif tok.type == tokenize.STRING or "'" in tok.string or '"' in tok.string:
+            raise _Invalid("A quote or prime (') cannot be parsed: write the derivative out as an expression "
+                           "(sigma'(u) and f'(z) are not valid input; use what they equal).")
+        else:
+            raise _Invalid(f"Syntax error: '{tok.string}' is not allowed. Use + - * / ** ( ) [ ] , "
+                           f"and the known {context.known()}.")
+
+
+def _check_numbers(raw):
+    """Refuse numeric sub-expressions that would become astronomically large when evaluated."""
+    for node in sp.postorder_traversal(raw):
+        if not isinstance(node, sp.Pow):
+            continue
+        if not node.exp.free_symbols:
+            value = _float_or_none(node.exp)
+            if value is None or abs(value) > MAX_EXPONENT:
+                raise _Invalid(f"The exponent {_short(str(node.exp))} is too large; exponents up to "
+                               f"{MAX_EXPONENT} are allowed.")
+            if not node.base.free_symbols and _float_or_none(node) is None:
+                raise _Invalid(f"The number {_short(str(node))} is too large to be part of a derivative here.")
+
+
+def _float_or_none(expr):
+    try:
+        value = complex(sp.N(expr, 15))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    if not np.isfinite(value) or abs(value) > 1e300:
+        return None
+    return value.real if value.imag == 0 else abs(value)
+
+
+def _explain_parse_error(text, exc):
+    msg = str(exc)
+    if "not callable" in msg:
+        return f"Cannot parse {_short(text)!r}: a symbol is used like a function ({msg}). Write products with '*'."
+    if isinstance(exc, SyntaxError) or "invalid syntax" in msg:
+        return f"Syntax error in {_short(text)!r}: check operators and parentheses (products need '*' or a space)."
+    return f"Cannot parse {_short(text)!r}: {type(exc).__name__}: {_short(msg)}"
+
+
+def _adopt(expr, context):
+    """Map a SymPy expression built by the student onto the step's own symbols, by name."""
+    if not isinstance(expr, sp.Expr):
+        raise _Invalid(f"Expected an expression, got the SymPy object {_short(str(expr))} ({type(expr).__name__}).")
+    known = {**FUNCTIONS, **context.names}
+    mapping = {}
+    for s in expr.free_symbols | {b.label for b in expr.atoms(IndexedBase)}:
+        target = known.get(s.name)
+        if target is None:
+            raise _Invalid(f"Unknown symbol '{s.name}'. Known {context.known()}.")
+        if isinstance(target, IndexedBase):
+            target = target.label
+        mapping[s] = target
+    for f in expr.atoms(sp.core.function.AppliedUndef):
+        target = known.get(type(f).__name__)
+        if target is None:
+            raise _Invalid(f"Unknown function '{type(f).__name__}'. Known {context.known()}.")
+        mapping[f] = target(*f.args)
+    out = expr.xreplace(mapping)
+    bases = {b.label: b for b in (v for v in known.values() if isinstance(v, IndexedBase))}
+    out = out.replace(lambda x: isinstance(x, Indexed) and x.base.label in bases,
+                      lambda x: bases[x.base.label][x.indices])
+    if sp.count_ops(out) > MAX_OPS:
+        raise _Invalid(f"Your expression has more than {MAX_OPS} operations; simplify it before submitting.")
+    return out
+
+
+def _short(s, n=60):
+    s = str(s)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+# --------------------------------------------------------------------------- numeric evaluation
+class _EvalError(Exception):
+    pass
+
+
+def _to_base(expr, context):
+    """Replace every defined symbol by what it stands for, and sigma by its exp form."""
+    for _ in range(6):
+        new = expr
+        scalar = {k: v for k, v in context.definitions.items() if isinstance(k, sp.Symbol)}
+        if scalar:
+            new = new.xreplace(scalar)
+        for base, fn in context.definitions.items():
+            if isinstance(base, IndexedBase):
+                new = new.replace(lambda x, b=base: isinstance(x, Indexed) and x.base == b,
+                                  lambda x, f=fn: f(*x.indices))
+        if new == expr:
+            break
+        expr = new
+    return expr.replace(sigma, lambda a: 1 / (1 + sp.exp(-a)))
+
+
+def _points(context, seed, n):
+    """n random points: (index, integer substitutions, float substitutions); entries of indexed
+    symbols are drawn lazily by `_entry`, keyed by their indices, so any expression sees the same values."""
+    points = []
+    for p in range(n):
+        rng = np.random.default_rng([seed, p])
+        ints, floats, by_name = {}, {}, {}
+        for target, spec in context.sample.items():
+            if isinstance(target, IndexedBase):
+                continue
+            if callable(spec):
+                value = float(spec(by_name, rng))
+            elif spec[0] == "int":
+                value = int(rng.integers(spec[1], spec[2] + 1))
+            else:
+                value = float(rng.uniform(spec[0], spec[1]))
+            by_name[target.name] = value
+            if isinstance(value, int):
+                ints[target] = sp.Integer(value)
+            else:
+                floats[target] = sp.Float(value)
+        points.append((p, ints, floats))
+    return points
+
+
+def _entry(context, seed, p, x):
+    name = x.base.label.name
+    spec = next((s for b, s in context.sample.items() if isinstance(b, IndexedBase) and b.label.name == name),
+                (-1.0, 1.0))
+    idx = []
+    for i in x.indices:
+        if not (isinstance(i, sp.Integer) and abs(int(i)) <= 1000):
+            raise _EvalError(f"the index {i} of {x} is not a whole number: indices must be index symbols "
+                             "such as j, k (or k + 1)")
+        idx.append(int(i) + 1000)
+    rng = np.random.default_rng([seed, p, zlib.crc32(name.encode()), *idx])
+    return sp.Float(rng.uniform(spec[0], spec[1]))
+
+
+def _value_at(expr, context, seed, point):
+    p, ints, floats = point
+    e = expr.subs(ints) if ints else expr
+    if e.has(sp.Sum):
+        for s in e.atoms(sp.Sum):
+            for _, lo, hi in s.limits:
+                if not (lo.is_Integer and hi.is_Integer) or hi - lo > 200:
+                    raise _EvalError(f"the limits of {_short(s)} must be whole numbers or the size symbols, "
+                                     "e.g. Sum(term, (k, 1, K))")
+        e = e.doit()
+    if e.has(Indexed):
+        e = e.replace(lambda x: isinstance(x, Indexed), lambda x: _entry(context, seed, p, x))
+    e = e.xreplace(floats)
+    if e.free_symbols:
+        raise _EvalError("it still contains " + ", ".join(sorted(map(str, e.free_symbols))) +
+                         " after every symbol got a value (a summation index used outside its Sum?)")
+    try:
+        return complex(sp.N(e, 15))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return complex("nan")
+
+
+def _values(expr, context, seed, n):
+    """Values of `expr` (already in base symbols) at the n random points of `context`."""
+    with np.errstate(all="ignore"):
+        return np.array([_value_at(expr, context, seed, pt) for pt in _points(context, seed, n)])
+
+
+def _close(a, b):
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-6)
+        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= _RTOL * scale)
+
+
+# --------------------------------------------------------------------------- checking
+def check_derivation(answer, expected, context: Context | None = None, *, slips=(), factors=None,
+                     factor_hints=None, in_terms_of=(), alternatives=(), seed=0, n_points=N_POINTS,
+                     step=None) -> DerivationCheck:
+    """Compare `answer` (string or SymPy expression) with `expected` in `context`; never raises.
+
+    expected      string (parsed in `context`) or SymPy expression
+    context       a `Context`; default: the course's generic symbols (t, y, u, n, x, w, ...)
+    slips         known wrong answers (`Slip`) recognised first, with their own messages
+    factors       {label: expression}: named factors whose absence is reported as missing_factor
+    factor_hints  {str(yours / expected): message} for constant-factor slips, e.g. {"1/2": "..."}
+    in_terms_of   names the question asks for; a correct answer using others gets a note
+    alternatives  ((expression, note), ...) other forms also accepted
+    """
+    context = context or DEFAULT_CONTEXT
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            values = _ValueSource(context, seed, n_points, step)
+            return _check(answer, expected, context, values, tuple(slips), dict(factors or {}),
+                          dict(factor_hints or {}), tuple(in_terms_of), tuple(alternatives), step)
+    except _Invalid as exc:
+        return DerivationCheck(False, "invalid", str(exc), step=step)
+    except Exception as exc:  # a student's input must never crash a graded cell
+        return DerivationCheck(False, "invalid", f"This answer could not be checked ({type(exc).__name__}: "
+                               f"{_short(exc, 120)}). Write it as a plain expression in the listed symbols.",
+                               step=step)
+
+
+def assert_derivation(answer, expected, context: Context | None = None, **kwargs) -> DerivationCheck:
+    """Like `check_derivation`, but raise AssertionError with the message unless the answer is right."""
+    result = check_derivation(answer, expected, context, **kwargs)
+    if not result.ok:
+        raise AssertionError(str(result))
+    return result
+
+
+class _ValueSource:
+    """Values at the random points; the catalogue's reference expressions are cached per step."""
+
+    def __init__(self, context, seed, n, step):
+        self.context, self.seed, self.n, self.step = context, seed, n, step
+
+    def of_expr(self, expr):
+        return _values(_to_base(expr, self.context), self.context, self.seed, self.n)
+
+    def of_reference(self, text):
+        if self.step in STEPS and isinstance(text, str):
+            return _step_values(self.step, text, self.seed, self.n)
+        return self.of_expr(_reference(text, self.context))
+
+    def scale(self, symbol):
+        return np.array([float((ints.get(symbol) or floats.get(symbol) or sp.nan))
+                         for _, ints, floats in _points(self.context, self.seed, self.n)])
+
+
+def _reference(text, context):
+    """Parse an instructor's expression (errors here are bugs in the catalogue: they raise)."""
+    if isinstance(text, sp.Basic):
+        return text
+    try:
+        return parse_answer(text, context)
+    except _Invalid as exc:
+        raise ValueError(f"bad reference expression {text!r}: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def _step_values(key, text, seed, n):
+    context = STEPS[key].context
+    return _values(_to_base(_reference(text, context), context), context, seed, n)
+
+
+def _check(answer, expected, context, values, slips, factors, factor_hints, in_terms_of, alternatives, step):
+    expr = parse_answer(answer, context)
+    expected_expr = _reference(expected, context)
+    shown = dict(latex=sp.latex(expr), text=sp.sstr(expr), step=step)
+    try:
+        a = values.of_expr(expr)
+    except _EvalError as exc:
+        return DerivationCheck(False, "invalid", f"Cannot evaluate your expression: {exc}.", **shown)
+    e = values.of_reference(expected)
+    valid = np.isfinite(e)
+
+    def same(ref_values, sign=1.0):
+        ok = valid & np.isfinite(ref_values)
+        return ok.sum() >= max(3, values.n // 2) and bool(np.all(_close(a, sign * ref_values)[ok]))
+
+    if same(e):
+        return _correct(expr, expected_expr, context, in_terms_of, values.n, shown, note="")
+    for alt, note in alternatives:
+        if same(values.of_reference(alt)):
+            return _correct(expr, expected_expr, context, (), values.n, shown, note=note)
+
+    diff = _display_diff(expr, expected_expr)
+    shown.update(diff_latex=sp.latex(diff), diff_text=sp.sstr(diff))
+    for slip in slips:
+        if same(values.of_reference(slip.expr)):
+            return DerivationCheck(False, slip.kind, slip.message, **shown)
+    kind, message, factor = _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints)
+    return DerivationCheck(False, kind, message, factor=factor, **shown)
+
+
+def _correct(expr, expected_expr, context, in_terms_of, n, shown, note):
+    symbolic = _symbolically_equal(_to_base(expr, context), _to_base(expected_expr, context))
+    method = "symbolic" if symbolic else f"numeric ({n} random points)"
+    message = "Correct" + (" (confirmed symbolically)." if symbolic else
+                           f" (equal at {n} random points; SymPy's simplification was not needed or inconclusive).")
+    used = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)} | \
+           {i.base.label.name for i in expr.atoms(Indexed)}
+    extra = sorted(used - set(in_terms_of)) if in_terms_of else []
+    if extra:
+        message += (f" Note: the question asks for it in terms of {', '.join(in_terms_of)} only; yours also uses "
+                    f"{', '.join(extra)}. In code you have {', '.join(in_terms_of)} stored, so that form is cheaper.")
+    if note:
+        message += " " + note
+    return DerivationCheck(True, "ok", message, method=method, **shown)
+
+
+def _symbolically_equal(a, b):
+    d = a - b
+    if d.has(sp.Sum, Indexed) or sp.count_ops(d) > 80:
+        return False
+    if any(isinstance(x, sp.Pow) and x.exp.is_Number and abs(x.exp) > 12 for x in sp.preorder_traversal(d)):
+        return False
+    for simplify in (lambda x: x, sp.expand, lambda x: sp.cancel(sp.together(x)), sp.simplify):
+        try:
+            if simplify(d) == 0:
+                return True
+        except Exception:
+            return False
+    return False
+
+
+def _display_diff(expr, expected_expr):
+    d = expr - expected_expr
+    candidates = [d]
+    if not d.has(sp.Sum) and sp.count_ops(d) <= 60:
+        for tidy in (sp.expand, sp.factor):
+            try:
+                candidates.append(tidy(d))
+            except Exception:
+                pass
+    return min(candidates, key=sp.count_ops)
+
+
+def _nice_number(c):
+    from fractions import Fraction
+    f = Fraction(c).limit_denominator(1000)
+    if abs(float(f) - c) <= 1e-7 * max(1.0, abs(c)):
+        return sp.Rational(f.numerator, f.denominator)
+    return sp.Float(c, 6)
+
+
+def _constant(r):
+    return len(r) >= 3 and bool(np.all(np.abs(r - r[0]) <= 1e-7 * max(1e-12, abs(r[0]))))
+
+
+def _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints):
+    finite = valid & np.isfinite(a)
+    usable = finite & (np.abs(e) > 1e-12)
+    undefined = bool(np.any(valid & ~np.isfinite(a)))
+    if usable.sum() >= 3:
+        r = a[usable] / e[usable]
+        if np.all(np.abs(r.imag) < 1e-9):
+            r = r.real
+            if _constant(r) and abs(r[0]) > 1e-12:
+                c = _nice_number(r[0])
+                return _factor_verdict(c, factor_hints)
+            for s in context.scale_symbols:
+                sv = values.scale(s)[usable]
+                for c_vec, make in ((r / sv, lambda c: c * s), (r * sv, lambda c: c / s)):
+                    if _constant(c_vec) and abs(c_vec[0]) > 1e-12:
+                        return _factor_verdict(make(_nice_number(c_vec[0])), factor_hints)
+    for label, fexpr in factors.items():
+        fv = values.of_reference(fexpr)
+        for test, msg in (
+            (a * fv, f"Your answer lacks the factor {label}: multiplied by it, it would be right."),
+            (-a * fv, f"Your answer lacks the factor {label}, and its sign is wrong."),
+            (a / fv, f"Your answer has an extra factor {label}: without it, it would be right."),
+        ):
+            ok = valid & np.isfinite(test)
+            if ok.sum() >= 3 and np.all(_close(test, e)[ok]):
+                return "missing_factor", msg, None
+    for base in sorted({i.base for i in expr.atoms(Indexed) if len(i.indices) == 2}, key=str):
+        swapped = expr.replace(lambda x, b=base: isinstance(x, Indexed) and x.base == b,
+                               lambda x: x.base[x.indices[1], x.indices[0]])
+        try:
+            sv = values.of_expr(swapped)
+        except _EvalError:
+            continue
+        ok = valid & np.isfinite(sv)
+        if ok.sum() >= 3 and np.all(_close(sv, e)[ok]):
+            hint = factor_hints.get("index", "")
+            return "index", (f"The two indices of {base} are swapped: with {base}[a, b] read as {base}[b, a] your "
+                             f"answer would be right. {hint}").strip(), None
+    return "different", _different_message(expr, expected_expr, context, a, values.n, undefined), None
+
+
+def _factor_verdict(c, factor_hints):
+    key = sp.sstr(c)
+    if c == -1:
+        return "sign", factor_hints.get(key, "Wrong sign: your answer is minus the expected expression. "
+                                              "Check the sign of each chain-rule factor (e.g. d(t - y)/dy = -1)."), c
+    msg = f"Your answer is {key} times the expected expression."
+    if c.is_negative:
+        msg += " The sign is wrong as well."
+    hint = factor_hints.get(key)
+    if hint is None:
+        if {abs(c)} & {2, sp.Rational(1, 2)}:
+            hint = ("A factor of 2 usually comes from the squared-error convention: with E = (1/2)(t - y)^2 the 2 "
+                    "from the square cancels, with E = (t - y)^2 it stays.")
+        elif c.free_symbols:
+            hint = "A factor like n or 1/n usually means a sum over samples was confused with a mean."
+        else:
+            hint = "Check every constant factor in your chain rule."
+    return "factor", f"{msg} {hint}", c
+
+
+def _names(expr):
+    return ({s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)} |
+            {i.base.label.name for i in expr.atoms(Indexed)})
+
+
+def _different_message(expr, expected_expr, context, a, n, undefined):
+    parts = [f"Your expression is not equal to the expected one (compared at {n} random points)."]
+    if np.all(np.abs(a[np.isfinite(a)]) < 1e-14) and np.isfinite(a).any():
+        parts.append("It is 0 everywhere: which dependence did you leave out?")
+    if undefined:
+        parts.append("It is undefined (a division by zero, or log/sqrt of a negative number) at some points "
+                     "where the expected one is defined.")
+    mine, right = _names(_to_base(expr, context)), _names(_to_base(expected_expr, context))
+    if right - mine:
+        parts.append(f"The right answer depends on {', '.join(sorted(right - mine))}; yours does not.")
+    if mine - right:
+        parts.append(f"Yours depends on {', '.join(sorted(mine - right))}; the right answer does not "
+                     "(a summation index left outside its Sum?).")
+    lim = lambda x: {(str(lo), str(hi)) for s in x.atoms(sp.Sum) for _, lo, hi in s.limits}
+    if expr.has(sp.Sum) and expected_expr.has(sp.Sum) and lim(expr) != lim(expected_expr):
+        parts.append("Check the limits of your sum: "
+                     + "; ".join(f"from {lo} to {hi}" for lo, hi in sorted(lim(expected_expr))) + " here.")
+    return " ".join(parts)
+
+
+def check_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationCheck:
+    """Check the answer to the catalogued step `key` (see `STEPS`); never raises."""
+    step = STEPS.get(key) if isinstance(key, str) else None
+    if step is None:
+        close = difflib.get_close_matches(str(key), list(STEPS), n=3)
+        return DerivationCheck(False, "invalid", f"Unknown derivation step {key!r}. "
+                               + (f"Did you mean {', '.join(close)}?" if close else f"Known: {', '.join(STEPS)}."))
+    return check_derivation(answer, step.expected, step.context, slips=step.slips, factors=step.factors,
+                            factor_hints=step.factor_hints, in_terms_of=step.in_terms_of,
+                            alternatives=step.alternatives, seed=seed, n_points=n_points, step=key)
+
+
+def assert_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationCheck:
+    """Like `check_step`, but raise AssertionError with the message unless the answer is right."""
+    result = check_step(key, answer, seed=seed, n_points=n_points)
+    if not result.ok:
+        raise AssertionError(str(result))
+    return result
+
+
+def step_symbols(key: str) -> dict:
+    """The SymPy objects a step's answer may use, for students who prefer building expressions."""
+    return dict(STEPS[key].context.names)
+
+
+# --------------------------------------------------------------------------- the course's steps
+def _symbols(names):
+    return {n: sp.Symbol(n) for n in names.split()}
+
+
+def _make_default():
+    s = _symbols("t y u n x w b z h eta lam")
+    idx = _symbols("i j k K J")
+    bases = {n: IndexedBase(n) for n in ("W", "delta", "a")}
+    sample = {v: (0.1, 0.9) for v in s.values()}
+    sample[s["n"]] = ("int", 2, 9)
+    sample.update({idx["i"]: ("int", 1, 4), idx["j"]: ("int", 1, 4), idx["k"]: ("int", 1, 4),
+                   idx["K"]: ("int", 2, 4), idx["J"]: ("int", 2, 4)})
+    return Context({**s, **idx, **bases, "lamda": s["lam"]}, sample, scale_symbols=(s["n"],))
+
+
+DEFAULT_CONTEXT = _make_default()
+
+
+def _scalar_context(names, sample, definitions=None, scale=(), aliases=None):
+    s = _symbols(names)
+    names_map = dict(s)
+    for alias, target in (aliases or {}).items():
+        names_map[alias] = s[target]
+    return Context(names_map, {s[k]: v for k, v in sample.items()},
+                   {s[k]: v(s) for k, v in (definitions or {}).items()}, tuple(s[k] for k in scale))
+
+
+_SQ = _scalar_context("t y n", {"t": (-1.0, 2.0), "y": (-1.0, 2.0), "n": ("int", 2, 9)}, scale=("n",))
+_SIG = _scalar_context("y u", {"u": (-3.0, 3.0)}, {"y": lambda s: sigma(s["u"])})
+_TANH = _scalar_context("y u", {"u": (-2.0, 2.0)}, {"y": lambda s: sp.tanh(s["u"])})
+_SIG_OUT = _scalar_context("t y u n", {"t": (-0.5, 1.5), "u": (-3.0, 3.0), "n": ("int", 2, 9)},
+                           {"y": lambda s: sigma(s["u"])}, scale=("n",))
+_SOFT_KK = _scalar_context("y_k x_k Z", {"x_k": (-2.0, 2.0),
+                                         "Z": lambda v, rng: np.exp(v["x_k"]) + rng.uniform(0.3, 5.0)},
+                           {"y_k": lambda s: sp.exp(s["x_k"]) / s["Z"]})
+_SOFT_KI = _scalar_context("y_k y_i x_k x_i Z", {
+    "x_k": (-2.0, 2.0), "x_i": (-2.0, 2.0),
+    "Z": lambda v, rng: np.exp(v["x_k"]) + np.exp(v["x_i"]) + rng.uniform(0.3, 5.0)},
+    {"y_k": lambda s: sp.exp(s["x_k"]) / s["Z"], "y_i": lambda s: sp.exp(s["x_i"]) / s["Z"]})
+_SOFT_CE = _scalar_context("y_i t_i x_i Z", {"t_i": (0.0, 1.0), "x_i": (-2.0, 2.0),
+                                             "Z": lambda v, rng: np.exp(v["x_i"]) + rng.uniform(0.3, 5.0)},
+                           {"y_i": lambda s: sp.exp(s["x_i"]) / s["Z"]})
+_CE_YHAT = _scalar_context("y_j yhat_j", {"y_j": (0.05, 1.0), "yhat_j": (0.05, 0.95)},
+                           aliases={"y_hat_j": "yhat_j", "yhat": "yhat_j"})
+_UPDATE = _scalar_context("w eta lam dL_dw", {"w": (-2.0, 2.0), "eta": (0.01, 0.5), "lam": (0.01, 0.5),
+                                              "dL_dw": (-2.0, 2.0)}, aliases={"lamda": "lam", "dLdw": "dL_dw"})
+_RNN = _scalar_context("Wh z_k h_k z_next h_next delta_next dh_next", {
+    "Wh": (-1.5, 1.5), "z_k": (-2.0, 2.0), "z_next": (-2.0, 2.0), "delta_next": (-1.0, 1.0),
+    "dh_next": (-1.0, 1.0)}, {"h_k": lambda s: sp.tanh(s["z_k"]), "h_next": lambda s: sp.tanh(s["z_next"])},
+    aliases={"U": "Wh"})
+
+
+def _indexed_context(scalars, bases, sample, definitions):
+    s = _symbols(scalars)
+    b = {n: IndexedBase(n) for n in bases.split()}
+    names = {**s, **b}
+    return Context(names, {names[k]: v for k, v in sample.items()},
+                   {b[k]: (lambda f: (lambda *i: f(names, *i)))(f) for k, f in definitions.items()})
+
+
+_MLP_IDX = _indexed_context("j k K", "y u W delta", {
+    "j": ("int", 1, 4), "k": ("int", 1, 4), "K": ("int", 2, 4),
+    "u": (-2.0, 2.0), "W": (-1.0, 1.0), "delta": (-1.0, 1.0)},
+    {"y": lambda n, *i: sigma(n["u"][i])})
+_MLP_DW = _indexed_context("j k", "delta a", {"j": ("int", 1, 4), "k": ("int", 1, 4),
+                                              "delta": (-1.0, 1.0), "a": (-1.0, 1.0)}, {})
+_RNN_IDX = _indexed_context("i j M", "h z Wh delta_next", {
+    "i": ("int", 1, 4), "j": ("int", 1, 4), "M": ("int", 2, 4),
+    "z": (-2.0, 2.0), "Wh": (-1.0, 1.0), "delta_next": (-1.0, 1.0)},
+    {"h": lambda n, *i: sp.tanh(n["z"][i])})
+_RNN_IDX.names["U"] = _RNN_IDX.names["Wh"]
+
+_SIGMA_PRIME = {"sigma'(u) = y(1 - y)": "y*(1 - y)"}
+_FACTOR_SUM = {"1/2": "You used E = (1/2)(t - y)^2. This convention has no 1/2: E = (t - y)^2, so the 2 that "
+                      "comes down from the square stays."}
+
+
+def _steps():
+    S = []
+    S.append(Step("mlp.dE_dy.sum", "01_mlp",
+                  "E = (t - y)^2 (plain sum, seed 000 section 1.5). Write dE/dy.", "-2*(t - y)", _SQ,
+                  slips=(Slip("2*(t - y)", "sign", "Wrong sign: d(t - y)/dy = -1, so dE/dy = 2(t - y)(-1). "
+                              "Check: increasing y above t must increase E."),),
+                  factor_hints=_FACTOR_SUM))
+    S.append(Step("mlp.dE_dy.mean", "01_mlp",
+                  "E = (1/n) sum_i (t_i - y_i)^2 (mean over n samples, seed 000 eq. 1). Write dE/dy_i for one "
+                  "sample, using t and y for t_i and y_i.", "-(2/n)*(t - y)", _SQ,
+                  slips=(Slip("(2/n)*(t - y)", "sign", "Wrong sign: d(t - y)/dy = -1."),),
+                  factor_hints={"n": "Your answer is n times too large: the mean puts 1/n in front of every "
+                                     "sample's term, and it stays in the derivative.",
+                                "n/2": "Both the 2 from the square and the 1/n of the mean are missing.",
+                                "1/2": "The 2 from the square is missing: d(t - y)^2/dy = -2(t - y)."}))
+    S.append(Step("mlp.dE_dy.half", "01_mlp",
+                  "E = (1/2)(t - y)^2 (the 1/2 convention). Write dE/dy.", "-(t - y)", _SQ,
+                  slips=(Slip("t - y", "sign", "Wrong sign: d(t - y)/dy = -1, so dE/dy = (t - y)(-1). "
+                              "Check: increasing y above t must increase E."),),
+                  factor_hints={"2": "Your answer is twice too large: the 1/2 in E = (1/2)(t - y)^2 cancels the "
+                                     "2 that comes down from the square."}))
+    S.append(Step("mlp.sigmoid_prime", "01_mlp",
+                  "y = sigma(u) = 1/(1 + exp(-u)). Write sigma'(u) in terms of y only.", "y*(1 - y)", _SIG,
+                  in_terms_of=("y",),
+                  slips=(Slip("u*(1 - u)", "different", "You applied the formula to u: sigma'(u) = y(1 - y) is "
+                              "written with the output y = sigma(u), not with the input u."),
+                         Slip("1 - y**2", "different", "1 - y^2 is the derivative of tanh written with its output; "
+                              "the logistic sigma has a different one."),
+                         Slip("exp(-u)", "different", "That is only the derivative of the exponential inside; "
+                              "the chain rule through 1/(1 + exp(-u)) adds a factor.")),
+                  factors={"y": "y", "(1 - y)": "1 - y"}))
+    S.append(Step("mlp.tanh_prime", "01_mlp",
+                  "y = tanh(u). Write tanh'(u) in terms of y only.", "1 - y**2", _TANH, in_terms_of=("y",),
+                  slips=(Slip("y*(1 - y)", "different", "y(1 - y) is the derivative of the logistic sigma; "
+                              "tanh has its own: start from tanh = sinh/cosh."),
+                         Slip("1 - u**2", "different", "You applied the formula to u: write it with the output "
+                              "y = tanh(u)."),
+                         Slip("1 + y**2", "different", "Check the sign inside: tanh' = 1/cosh^2 = 1 - tanh^2.")),
+                  factor_hints={"2": "Check the factor: 1 - tanh^2 has no 2 in front."}))
+    S.append(Step("mlp.delta_output", "01_mlp",
+                  "Output unit y = sigma(u), loss E = (1/2)(t - y)^2. Write delta = dE/du in terms of t and y.",
+                  "-(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
+                  slips=(Slip("(t - y)*y*(1 - y)", "sign", "Wrong sign: dE/dy = -(t - y), and sigma'(u) > 0."),
+                         Slip("-(t - y)*(1 - y)", "missing_factor", "sigma'(u) = y(1 - y): the factor y is missing."),
+                         Slip("-(t - y)*u*(1 - u)", "different", "sigma'(u) is y(1 - y), written with the output y, "
+                              "not u(1 - u)."),
+                         Slip("-(t - y)", "missing_factor", "That is dE/dy, not dE/du: the chain rule through "
+                              "y = sigma(u) multiplies by sigma'(u) = y(1 - y).")),
+                  factor_hints={"2": "With E = (1/2)(t - y)^2 the 2 from the square cancels."}))
+    S.append(Step("mlp.delta_hidden", "01_mlp",
+                  "Hidden unit j: y[j] = sigma(u[j]); the next layer has units k = 1..K with u_next[k] = "
+                  "sum_j W[k, j] y[j] + b[k] and deltas delta[k]. Write delta_j = dE/du[j] using Sum(..., (k, 1, K)).",
+                  "y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 1, K))", _MLP_IDX,
+                  factors={"sigma'(u_j) = y[j]*(1 - y[j])": "y[j]*(1 - y[j])"},
+                  alternatives=(("y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 0, K - 1))",
+                                 "(You summed from 0 to K - 1, Python style; the notes count from 1 to K.)"),),
+                  slips=(Slip("Sum(y[k]*(1 - y[k])*W[k, j]*delta[k], (k, 1, K))", "different",
+                              "The derivative belongs to unit j, not to the units k of the next layer (delta[k] "
+                              "already contains theirs): sigma'(u[j]) multiplies the whole sum."),
+                         Slip("y[j]*(1 - y[j])*Sum(W[j, k]*delta[k], (k, 1, K))", "index",
+                              "W[j, k] has its indices swapped. Weights are output-major: W[k, j] connects unit j "
+                              "of this layer to unit k of the next, and the sum runs over the receiving units k. "
+                              "In matrix form this is why W appears transposed: delta = (W^T delta_next) * sigma'(u)."),),
+                  factor_hints={"index": "Weights are output-major: W[k, j] connects unit j to unit k of the next layer."}))
+    S.append(Step("mlp.dE_dW", "01_mlp",
+                  "u_next[k] = sum_j W[k, j] a[j] + b[k] and delta[k] = dE/du_next[k]. Write dE/dW[k, j].",
+                  "delta[k]*a[j]", _MLP_DW,
+                  slips=(Slip("delta[j]*a[k]", "index", "The indices are swapped: W[k, j] multiplies a[j] and "
+                              "feeds unit k, so its gradient is delta[k] * a[j] (dW = delta a^T)."),)))
+    S.append(Step("softmax.dyk_dxk", "03_softmax",
+                  "y_k = exp(x_k) / Z with Z = sum_j exp(x_j). Write dy_k/dx_k (the case i = k) in terms of y_k.",
+                  "y_k*(1 - y_k)", _SOFT_KK, in_terms_of=("y_k",),
+                  slips=(Slip("y_k", "different", "You differentiated only the numerator exp(x_k); Z depends on x_k "
+                              "too (quotient rule)."),
+                         Slip("-y_k**2", "different", "That is only the part that comes from Z; the numerator "
+                              "exp(x_k) depends on x_k too.")),
+                  factors={"y_k": "y_k", "(1 - y_k)": "1 - y_k"}))
+    S.append(Step("softmax.dyk_dxi", "03_softmax",
+                  "y_k = exp(x_k) / Z with Z = sum_j exp(x_j). Write dy_k/dx_i for i != k in terms of y_k and y_i.",
+                  "-y_k*y_i", _SOFT_KI, in_terms_of=("y_k", "y_i"),
+                  slips=(Slip("0", "different", "y_k depends on x_i through the denominator Z: it is not 0."),
+                         Slip("y_k*y_i", "sign", "Wrong sign: raising x_i raises Z and so lowers y_k."),
+                         Slip("y_k*(1 - y_i)", "different", "That mixes the two cases: for i != k the numerator "
+                              "exp(x_k) does not depend on x_i."),
+                         Slip("y_i*(1 - y_i)", "different", "That is dy_i/dx_i, the case i = k."))))
+    S.append(Step("softmax.dE_dxi", "03_softmax",
+                  "E = -sum_j t_j log(y_j) with y = softmax(x) and sum_j t_j = 1. Write dE/dx_i in terms of y_i, t_i.",
+                  "y_i - t_i", _SOFT_CE, in_terms_of=("y_i", "t_i"),
+                  slips=(Slip("t_i - y_i", "sign", "Wrong sign: dE/dx_i = y_i - t_i (raising the logit of a class "
+                              "that should not win raises the loss)."),
+                         Slip("-t_i/y_i", "different", "That is dE/dy_i: the softmax lies between y and x, so the "
+                              "chain rule sums dE/dy_j * dy_j/dx_i over all j."),
+                         Slip("-t_i*(1 - y_i)", "different", "You kept only the term j = i of the chain-rule sum; "
+                              "the terms j != i (dy_j/dx_i = -y_j y_i) add t_j y_i each."),
+                         Slip("y_i - 1", "different", "That holds only for the true class (t_i = 1); write it for "
+                              "any i with t_i."))))
+    S.append(Step("errata.seed004_dL_dyhat", "03_softmax",
+                  "Seed 004 writes dL/dy_j = y_nj / y_j for L = -sum_j y_j log(yhat_j) (y the target, yhat the "
+                  "prediction). Is it right? Write the correct dL/dyhat_j.", "-y_j/yhat_j", _CE_YHAT,
+                  slips=(Slip("y_j/yhat_j", "sign", "That is the formula as seed 004 prints it, and it lacks the "
+                              "minus: d(-y_j log yhat_j)/dyhat_j = -y_j / yhat_j."),
+                         Slip("-1/yhat_j", "missing_factor", "The target y_j multiplies the log, so it stays as a "
+                              "factor."),
+                         Slip("-y_j*log(yhat_j)", "different", "That is the loss term itself; differentiate it with "
+                              "respect to yhat_j."))))
+    S.append(Step("errata.seed004_update", "03_softmax",
+                  "Seed 004 updates w <- w + eta dL/dw + lambda w for the loss L + (lambda/2) sum w^2. Is it right? "
+                  "Write the correct new value of w (symbols w, eta, lam, dL_dw; dL_dw is the gradient of L "
+                  "without the decay term).", "w - eta*(dL_dw + lam*w)", _UPDATE,
+                  slips=(Slip("w + eta*dL_dw + lam*w", "different", "That is the rule as seed 004 prints it: it climbs "
+                              "the loss (+eta) and adds the decay term outside the step. Gradient descent subtracts "
+                              "eta times the full gradient dL/dw + lam w."),
+                         Slip("w - eta*dL_dw - lam*w", "different", "The signs are right now, but the decay is part "
+                              "of the gradient of the regularised loss, so it is scaled by eta as well."),
+                         Slip("w + eta*(dL_dw + lam*w)", "sign", "This climbs the loss: gradient descent "
+                              "subtracts the gradient."),
+                         Slip("w - eta*(dL_dw - lam*w)", "sign", "The decay term has the wrong sign: "
+                              "d/dw (lam/2) w^2 = +lam w, and descent subtracts it, shrinking w."),
+                         Slip("w - eta*dL_dw", "missing_factor", "The weight-decay term is missing: the loss "
+                              "includes (lam/2) sum w^2, whose gradient is lam w."),
+                         Slip("-eta*(dL_dw + lam*w)", "different", "That is the change Delta w; the question asks "
+                              "for the new value of w."))))
+    S.append(Step("errata.seed000_delta_output", "01_mlp",
+                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j). For one sample with "
+                  "E = sum_j (t_j - y_j)^2 over the output nodes j and a sigmoid output, write the correct "
+                  "delta_j^L (use t, y for t_j, y_j).", "-2*(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
+                  slips=(Slip("-(2/n)*(t - y)*y*(1 - y)", "factor", "That is eq. (3) as printed: its 1/n belongs to "
+                              "the mean over n training samples, not to an output node; for a single sample with "
+                              "a plain sum over nodes there is no 1/n."),),
+                  factor_hints=_FACTOR_SUM))
+    S.append(Step("rnn.delta_scalar", "06_rnn_bptt",
+                  "A 1-unit RNN: z_k = Wh h_{k-1} + Wx x_k + b, h_k = tanh(z_k). With delta_{t,k} = dL_t/dz_k, "
+                  "write delta_{t,k} in terms of delta_next = delta_{t,k+1} (symbols Wh, h_k, h_next, z_k, "
+                  "z_next, delta_next).", "(1 - h_k**2)*Wh*delta_next", _RNN,
+                  factors={"f'(z_k) = 1 - h_k^2": "1 - h_k**2", "Wh": "Wh"},
+                  slips=(Slip("(1 - h_next**2)*Wh*delta_next", "different", "You used f'(z_{k+1}); delta_{t,k+1} "
+                              "already contains that factor. Going from z_{k+1} back to z_k passes through h_k = "
+                              "tanh(z_k), so the factor is f'(z_k) = 1 - h_k^2."),
+                         Slip("h_k*(1 - h_k)*Wh*delta_next", "different", "h(1 - h) is the logistic derivative; "
+                              "this RNN uses tanh, whose derivative is 1 - h^2."),
+                         Slip("(1 - h_k**2)*delta_next", "missing_factor", "The recurrent weight is missing: "
+                              "z_{k+1} = Wh h_k + ..., so dz_{k+1}/dh_k = Wh."))))
+    S.append(Step("rnn.dh_scalar", "06_rnn_bptt",
+                  "Same 1-unit RNN. With dh_next = dL_t/dh_{k+1}, write dL_t/dh_k for k < t (symbols Wh, h_k, "
+                  "h_next, dh_next).", "Wh*(1 - h_next**2)*dh_next", _RNN,
+                  factors={"f'(z_{k+1}) = 1 - h_next^2": "1 - h_next**2", "Wh": "Wh"},
+                  slips=(Slip("Wh*(1 - h_k**2)*dh_next", "different", "From h_{k+1} back to h_k the path is "
+                              "h_{k+1} = tanh(z_{k+1}), z_{k+1} = Wh h_k + ...: the derivative is taken at z_{k+1}, "
+                              "i.e. 1 - h_next^2."),)))
+    S.append(Step("rnn.delta_index", "06_rnn_bptt",
+                  "An RNN with M hidden units: z_{k+1}[j] = sum_i Wh[j, i] h_k[i] + ..., h_k[i] = tanh(z_k[i]). "
+                  "Write unit i of delta_{t,k} = dL_t/dz_k in terms of delta_next[j] = delta_{t,k+1}[j], using "
+                  "h[i], z[i] for h_k[i], z_k[i] and Sum(..., (j, 1, M)).",
+                  "(1 - h[i]**2)*Sum(Wh[j, i]*delta_next[j], (j, 1, M))", _RNN_IDX,
+                  factors={"f'(z_k[i]) = 1 - h[i]^2": "1 - h[i]**2"},
+                  alternatives=(("(1 - h[i]**2)*Sum(Wh[j, i]*delta_next[j], (j, 0, M - 1))",
+                                 "(You summed from 0 to M - 1, Python style; the notes count from 1 to M.)"),),
+                  slips=(Slip("(1 - h[i]**2)*Sum(Wh[i, j]*delta_next[j], (j, 1, M))", "index",
+                              "Wh[i, j] has its indices swapped: h_k[i] feeds z_{k+1}[j] through Wh[j, i], so "
+                              "the sum is over the first index. In matrix form: diag(f'(z_k)) Wh^T delta_{t,k+1}."),),
+                  factor_hints={"index": "h_k[i] feeds z_{k+1}[j] through Wh[j, i]."}))
+    return {s.key: s for s in S}
+
+
+STEPS: dict = _steps()
