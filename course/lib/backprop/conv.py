@@ -50,6 +50,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- sizes
 def _check_int(value, name: str, minimum: int) -> int:
+    if type(value) is int and value >= minimum:  # the common case, without the slow ABC check
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
     if value < minimum:
@@ -80,7 +82,7 @@ def conv_output_size(size, kernel, stride=1, pad=0, *, what: str = "input size")
     if rest:
         smaller = size - rest
         larger = size + stride - rest
-        fits = f"{what} {smaller} or {larger}" if smaller + 2 * pad >= kernel else f"{what} {larger}"
+        fits = f"{what} {smaller} or {larger}" if smaller >= 1 else f"{what} {larger}"
         raise ValueError(
             f"{what} {size} does not fit kernel {kernel}, stride {stride}, pad {pad}: "
             f"({size} + 2*{pad} - {kernel}) = {padded - kernel} is not divisible by the stride {stride}, "
@@ -198,6 +200,15 @@ def conv2d_backward(dout, cache):
       db (F,)              = dout summed over batch and positions (seed 000 eq. 29),
     where dout_mat is dout arranged as (F, N*OH*OW) and W_mat = W.reshape(F, C*KH*KW).
     """
+    return _conv2d_backward(dout, cache, need_dx=True)
+
+
+_CHUNK = 4096
+"""Columns per block in dW's product: BLAS is slow on one long inner dimension, fast on blocks."""
+
+
+def _conv2d_backward(dout, cache, need_dx=True):
+    """conv2d_backward; with need_dx=False, dx is None (a network's first layer needs no dx)."""
     x, W, _, stride, pad, cols = cache
     f, c, kh, kw = W.shape
     n = x.shape[0]
@@ -206,10 +217,14 @@ def conv2d_backward(dout, cache):
     check_shape(dout, "dout", (n, f, oh, ow), "(N, F, OH, OW): the shape of conv2d_forward's output")
     dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * oh * ow)
     db = dout_mat.sum(axis=1)
-    dW = (dout_mat @ cols.T).reshape(W.shape)
-    dcols = W.reshape(f, -1).T @ dout_mat
-    dx = col2im(dcols, x.shape, kh, kw, stride, pad)
-    return dx, dW, db
+    dW = np.zeros((f, c * kh * kw), dtype=np.result_type(dout_mat, cols))
+    for start in range(0, cols.shape[1], _CHUNK):
+        dW += dout_mat[:, start:start + _CHUNK] @ cols[:, start:start + _CHUNK].T
+    dx = None
+    if need_dx:
+        dcols = W.reshape(f, -1).T @ dout_mat
+        dx = col2im(dcols, x.shape, kh, kw, stride, pad)
+    return dx, dW.reshape(W.shape), db
 
 
 # --------------------------------------------------------------------------- loops, for teaching
