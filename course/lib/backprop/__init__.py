@@ -21,3 +21,4 @@ from .rnn import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
+from .lenet import *  # noqa: F401,F403
