@@ -1,0 +1,57 @@
+"""nbgrader configuration of the backprop course.
+
+Layout (relative to the repository root):
+
+    solutions/<assignment>/<notebook>.ipynb             source: instructor notebooks (committed)
+    course/<assignment>/<notebook>.ipynb                release: student notebooks (committed, generated)
+    autograder/submitted/<student>/<assignment>/...      submissions, one folder per student (git-ignored)
+    autograder/autograded/<student>/<assignment>/...     graded copies (git-ignored)
+    autograder/feedback/<student>/<assignment>/...html   HTML feedback (git-ignored)
+    autograder/gradebook.db                              SQLite gradebook (git-ignored)
+
+nbgrader joins {root}/{step directory}/{student}/{assignment}; the source and release steps have
+no student ("."), so "../solutions" and "../course" resolve to the repository's folders.
+Run nbgrader from this directory (the Makefile and the scripts here do).
+"""
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "backprop"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = os.path.join("..", "solutions")
+c.CourseDirectory.release_directory = os.path.join("..", "course")
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+# Everything in an assignment folder except these is copied to the student version.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# Students appear in the gradebook when their submission is graded; assignments when generated.
+c.Autograde.create_student = True
+c.GenerateAssignment.create_assignment = True
+
+# A cell that runs longer than this is stopped and scores zero (an infinite loop costs one cell).
+c.Execute.timeout = 120
+c.Execute.startup_timeout = 120
+c.Execute.kernel_name = "python3"
+
+# The stub students see in place of ### BEGIN SOLUTION ... ### END SOLUTION.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# The release must not carry outputs; feedback shows the graded notebook.
+c.ClearOutput.enabled = True
+
+# Feedback HTML: the autograded notebook minus the hidden tests (sources and tracebacks).
+import sys  # noqa: E402
+
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from feedback_filters import HideHiddenTests  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,84 @@
+"""Generate the student notebooks in course/ from the instructor notebooks in solutions/.
+
+    python autograder/release.py                  every assignment in solutions/
+    python autograder/release.py 01_mlp 03_softmax
+    python autograder/release.py --out /tmp/x --db sqlite:////tmp/x/gb.db   (used by the tests)
+
+For each assignment nbgrader's generate_assignment strips the solutions (a stub raising
+NotImplementedError takes their place), removes the hidden tests, locks the test cells, clears
+all outputs and records the assignment and its test cells in the gradebook (which autograde
+needs). Only course/<assignment>/ folders are rewritten: course/lib/ and anything else in
+course/ stay as they are.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from course_tools import REPO, assignments, load_config, quiet_logs, run_converter, short_error  # noqa: E402
+
+FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def release(root: Path = REPO, names=None, out: Path | None = None, db_url: str | None = None) -> list[str]:
+    """Generate the student version of each assignment; return the problems found (empty: success)."""
+    root = Path(root)
+    names = list(names or assignments(root))
+    out = Path(out) if out else root / "course"
+    overrides = {"release_directory": str(out.resolve())}
+    if db_url:
+        overrides["db_url"] = db_url
+    cfg = load_config(root, **overrides)
+    problems = []
+    for name in names:
+        if not (root / "solutions" / name).is_dir():
+            problems.append(f"{name}: no such folder solutions/{name}")
+            continue
+        result = run_converter("generate_assignment", cfg, name)
+        if not result.get("success"):
+            problems.append(f"{name}: nbgrader generate_assignment failed:\n{short_error(result)}")
+            continue
+        problems += [f"{name}: {p}" for p in verify_release(out / name)]
+        print(f"released {name} -> {out / name}")
+    return problems
+
+
+def verify_release(folder: Path) -> list[str]:
+    """A student folder must contain no solution, no hidden test and no output."""
+    problems = []
+    for nb_path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        for i, cell in enumerate(nb["cells"]):
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for word in FORBIDDEN:
+                if word in src:
+                    problems.append(f"{nb_path.name} cell {i} still contains '{word}'")
+            if cell.get("outputs"):
+                problems.append(f"{nb_path.name} cell {i} has outputs")
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignments", nargs="*", help="assignment folders of solutions/ (default: all)")
+    parser.add_argument("--root", default=str(REPO), help="course root (the repository)")
+    parser.add_argument("--out", default=None, help="release folder (default: <root>/course)")
+    parser.add_argument("--db", default=None, help="gradebook URL (default: <root>/autograder/gradebook.db)")
+    args = parser.parse_args(argv)
+    quiet_logs()
+    root = Path(args.root)
+    if not assignments(root) and not args.assignments:
+        print(f"no assignments in {root / 'solutions'}")
+        return 0
+    problems = release(root, args.assignments, Path(args.out) if args.out else None, args.db)
+    for p in problems:
+        print("PROBLEM:", p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
