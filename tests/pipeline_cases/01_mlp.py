@@ -1,0 +1,30 @@
+"""Wrong submissions for solutions/01_mlp: each loses exactly the points of its own exercise."""
+CASES = [
+    # (cell grade_id, old text, new text, graded grade_ids expected to get 0, words expected in feedback)
+    # sign flipped: t - y where y - t belongs
+    ("output_delta", "dE_dy = y - t", "dE_dy = t - y", ["test_output_delta"], ["sign"]),
+    # the other squared-error convention: gradient of 0.5||t - y||^2 used for ||t - y||^2
+    ("output_delta", "dE_dy = -2.0 * (t - y)", "dE_dy = -(t - y)", ["test_output_delta"], ["2"]),
+    # missing activation derivative at the output
+    ("output_delta", "return dE_dy * get_activation(activation).df(z)", "return dE_dy",
+     ["test_output_delta"], ["wrong"]),
+    # missing activation derivative in the recursion
+    ("delta_step", "get_activation(activation).df(z) * (W_next.T @ delta_next)", "W_next.T @ delta_next",
+     ["test_delta_step"], ["wrong"]),
+    # transposed weight gradient
+    ("layer_gradients", "np.outer(delta, a_prev)", "np.outer(a_prev, delta)", ["test_layer_gradients"], ["transpose"]),
+    # transposed weight gradient inside the full backward pass
+    ("backward_sample", "np.outer(delta, a[l - 1])", "np.outer(a[l - 1], delta)", ["test_backward_sample"],
+     ["transpose"]),
+    # activation derivative of the wrong layer (sigma_l instead of sigma_{l-1})
+    ("backward_sample", "get_activation(acts[l - 2]).df(z[l - 1])", "get_activation(acts[l - 1]).df(z[l - 1])",
+     ["test_backward_sample"], ["wrong"]),
+    # sign flipped in the full backward pass
+    ("backward_sample", "a[L] - t if", "t - a[L] if", ["test_backward_sample"], ["sign"]),
+    # the "as written" exercise repaired: the checker accepts it, which is not what was asked
+    ("seed002_summary_as_written", "return A_hat.T @ S", "return np.outer(a_hat, S)",
+     ["test_seed002_summary_as_written"], ["exactly as written"]),
+    # our output-major formula delta a^T used in seed 002's input-major layout: the transpose
+    ("seed002_layer_gradients", "np.outer(a_hat, S)", "np.outer(S, a_hat)", ["test_seed002_layer_gradients"],
+     ["transpose"]),
+]
