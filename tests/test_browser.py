@@ -210,7 +210,7 @@ def _lab_setting(base, token, plugin):
     return effective
 
 
-def _image_digest(page, img):
+def _image_digest(img):
     """SHA-256 of the bytes behind an <img> (the Image widget's blob URL)."""
     data = img.evaluate("""async el => {
         const buf = await (await fetch(el.src)).arrayBuffer();
@@ -263,7 +263,7 @@ def test_explorer_slider_redraws_in_jupyterlab(tmp_path):
                 img = box.locator("img").first
                 img.wait_for(state="visible")
                 page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
-                before, size_before = _image_digest(page, img)
+                before, size_before = _image_digest(img)
                 readout_before = box.locator(".widget-html-content").last.inner_text()
                 page.screenshot(path=str(ARTIFACTS / "browser_explorer_before.png"), full_page=False)
 
@@ -274,7 +274,7 @@ def test_explorer_slider_redraws_in_jupyterlab(tmp_path):
                 page.wait_for_function("([el, src]) => el.src !== src && el.complete && el.naturalWidth > 0",
                                        arg=[img.element_handle(), src_before], timeout=30_000)
                 _wait_kernel_idle(page)
-                after, size_after = _image_digest(page, img)
+                after, size_after = _image_digest(img)
                 readout_after = box.locator(".widget-html-content").last.inner_text()
                 box.screenshot(path=str(ARTIFACTS / "browser_explorer_after.png"))
 

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _WIDE = {"description_width": "initial"}
+_MARGINS = {"left": 0.08, "right": 0.98, "bottom": 0.17, "top": 0.91, "wspace": 0.22}
 
 
 def _widgets():
@@ -51,14 +52,17 @@ class Explorer:
     last_error the message of the last ValueError from the computation, else None
     """
 
-    def __init__(self, title, controls, compute, draw, describe=None, adjust=None, figsize=(9.5, 3.6)):
+    def __init__(self, title, controls, compute, draw, describe=None, adjust=None, figsize=(9.5, 3.6),
+                 margins=None):
         w = _widgets()
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.controls = dict(controls)
         self._compute, self._draw, self._describe, self._adjust = compute, draw, describe, adjust
-        self.figure = Figure(figsize=figsize, dpi=80, layout="constrained")
+        # fixed margins rather than a layout engine: a redraw costs half as much
+        self.figure = Figure(figsize=figsize, dpi=80)
+        self._margins = {**_MARGINS, **(margins or {})}
         FigureCanvasAgg(self.figure)
         self.image = w.Image(format="png", layout=w.Layout(width="auto", max_width="100%"))
         self.readout = w.HTML()
@@ -91,6 +95,7 @@ class Explorer:
                 data, self.last_error = None, str(exc)
             self.last_data = data
             self.figure.clear()
+            self.figure.subplots_adjust(**self._margins)  # clear() resets them
             if data is not None:
                 self._draw(self.figure, data, values)
             else:
@@ -175,7 +180,7 @@ def activation_explorer(activation: str = "tanh", point: float = 1.0) -> Explore
         ax_d.plot([p["u"]], [p["analytic"]], "o", color="C3", label="analytic at u")
         ax_d.plot([p["u"]], [p["numeric"]], "x", color="k", ms=10, mew=2, label="central difference at u")
         ax_d.set_title("derivative f'(u)  (grey: saturated, f' < 5 % of max)")
-        ax_d.legend(loc="best", fontsize=8)
+        ax_d.legend(loc="upper left", fontsize=8)
 
     def describe(d, v):
         p = d["point"]
