@@ -48,7 +48,7 @@ from .pool import maxpool2d_backward, maxpool2d_forward, subsample_backward, sub
 
 __all__ = [
     "C3_TABLE", "RBF_BITMAPS", "rbf_centres", "init_lenet5", "lenet5_forward", "lenet5_backward",
-    "lenet5_loss_and_grads", "lenet5_predict", "count_parameters", "lenet5_shapes",
+    "lenet5_loss_and_grads", "lenet5_loss", "lenet5_predict", "count_parameters", "lenet5_shapes",
 ]
 
 # C3 maps 0-5 read 3 contiguous S2 maps, 6-11 read 4 contiguous, 12-14 read 4 non-contiguous,
@@ -278,15 +278,25 @@ def lenet5_loss_and_grads(params, x, labels, centres=None):
     Returns (loss float, grads dict with the keys of params).
     """
     scores, cache = lenet5_forward(params, x, centres)
-    n = scores.shape[0]
-    if cache["output"] == "softmax":
-        loss, dscores = softmax_cross_entropy(scores, labels)
-    else:
-        labels = check_labels(labels, "labels", n, scores.shape[1])
-        loss = float(np.mean(scores[np.arange(n), labels]))
-        dscores = np.zeros_like(scores)
-        dscores[np.arange(n), labels] = 1.0 / n
+    loss, dscores = _loss(scores, labels, cache["output"])
     return loss, lenet5_backward(dscores, cache)
+
+
+def lenet5_loss(params, x, labels, centres=None) -> float:
+    """The loss of `lenet5_loss_and_grads` without the backward pass (for finite differences)."""
+    scores, cache = lenet5_forward(params, x, centres)
+    return _loss(scores, labels, cache["output"])[0]
+
+
+def _loss(scores, labels, output):
+    """(mean loss, dL/dscores) for the softmax or the rbf output."""
+    if output == "softmax":
+        return softmax_cross_entropy(scores, labels)
+    n = scores.shape[0]
+    labels = check_labels(labels, "labels", n, scores.shape[1])
+    dscores = np.zeros_like(scores)
+    dscores[np.arange(n), labels] = 1.0 / n
+    return float(np.mean(scores[np.arange(n), labels])), dscores
 
 
 def lenet5_predict(params, x, centres=None, batch_size: int = 512) -> np.ndarray:
