@@ -342,3 +342,20 @@ def test_importing_backprop_does_not_import_ipywidgets():
     code = "import sys, backprop; print('ipywidgets' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.slow
+def test_explorers_run_in_a_fresh_kernel_without_stderr(tmp_path):
+    """Each explorer cell, as a notebook shows it, in a fresh kernel: it needs only backprop,
+    displays a widget and writes nothing to stderr (nbgrader would count that as a failure)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    names = [f.__name__ for f in EXPLORERS]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"from backprop.widgets import {n}\n{n}()") for n in names]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for name, cell in zip(names, nb.cells):
+        kinds = [(o["output_type"], o.get("name")) for o in cell.outputs]
+        assert ("stream", "stderr") not in kinds and all(k != "error" for k, _ in kinds), (name, cell.outputs)
+        views = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert len(views) == 1, (name, cell.outputs)
