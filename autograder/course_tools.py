@@ -87,7 +87,9 @@ def run_converter(kind: str, cfg, assignment: str, student: str = "*", **attrs) 
 def quiet_logs() -> None:
     """nbgrader and the kernels log to stderr at INFO; keep the console to our own summary."""
     import logging
+    import warnings
 
+    warnings.filterwarnings("ignore", message=r".*not in session.*")  # nbgrader's own SQLAlchemy noise
     for name in ("traitlets", "nbgrader", "NbGraderAPI", "GenerateAssignment", "Autograde", "GenerateFeedback"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

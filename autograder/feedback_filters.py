@@ -53,6 +53,8 @@ def _scrub_frame(frame: str, count) -> str:
 class HideHiddenTests(Preprocessor):
     """Remove hidden tests from cell sources and from tracebacks (see the module docstring)."""
 
+    enabled = True  # nbconvert preprocessors are off unless enabled
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources
