@@ -173,10 +173,11 @@ def _previous_states(cache: RNNCache):
 
 def _weight_grads(delta, cache: RNNCache):
     """dWx, dWh, db from the total pre-activation gradients delta (N, T, H)."""
-    h_prev = _previous_states(cache)
-    dWx = np.einsum("nth,ntd->hd", delta, cache.x)
-    dWh = np.einsum("nth,ntk->hk", delta, h_prev)
-    return dWx, dWh, delta.sum(axis=(0, 1))
+    hidden = delta.shape[-1]
+    flat = delta.reshape(-1, hidden)  # (N T, H): one matrix product over all steps and sequences
+    dWx = flat.T @ cache.x.reshape(-1, cache.x.shape[-1])
+    dWh = flat.T @ _previous_states(cache).reshape(-1, hidden)
+    return dWx, dWh, flat.sum(axis=0)
 
 
 def rnn_backward(dh, cache: RNNCache):
@@ -358,7 +359,7 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
     dlogits[rows, steps_idx, targets] -= 1.0
     dlogits *= weights[..., None]
 
-    dWy = np.einsum("ntc,nth->ch", dlogits, h)
+    dWy = dlogits.reshape(-1, classes).T @ h.reshape(-1, h.shape[-1])
     dby = dlogits.sum(axis=(0, 1))
     dh = dlogits @ Wy                                # dL_t/dh_t: the base case's input
     if truncate is None:
