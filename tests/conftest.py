@@ -1,0 +1,103 @@
+"""Shared fixtures and helpers of the test suite.
+
+- REPO, SOLUTIONS, COURSE, AUTOGRADER: paths of the checkout.
+- solution_notebooks(): every instructor notebook, as (assignment, path), sorted.
+- load_pipeline_cases(): the wrong submissions of tests/pipeline_cases/<assignment>.py.
+- course_copy (fixture factory): a temporary copy of the course (solutions/, the autograder
+  scripts and an empty course/) in which nbgrader may run without touching the real gradebook.
+- notebook_text(cell): a cell's source as one string.
+"""
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+COURSE = REPO / "course"
+AUTOGRADER = REPO / "autograder"
+PIPELINE_CASES = Path(__file__).resolve().parent / "pipeline_cases"
+PYTHON = sys.executable
+
+
+def solution_notebooks() -> list[tuple[str, Path]]:
+    """(assignment, notebook path) for every notebook in solutions/<assignment>/."""
+    if not SOLUTIONS.is_dir():
+        return []
+    return sorted((p.parent.name, p) for p in SOLUTIONS.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def notebook_text(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def read_notebook(path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+@dataclass(frozen=True)
+class WrongSubmission:
+    """One seeded mistake: in `notebook` (assignment id), the solution cell `cell` gets `old`
+    replaced by `new`; the graded cells `fails` must score zero and every other graded cell keep
+    its points; the outputs of the failing cells must mention each of `words`."""
+
+    notebook: str
+    cell: str
+    old: str
+    new: str
+    fails: tuple
+    words: tuple
+
+    @property
+    def id(self) -> str:
+        return f"{self.notebook}:{self.cell}:{self.new[:24]}"
+
+
+def load_pipeline_cases() -> list[WrongSubmission]:
+    """Every CASES entry of tests/pipeline_cases/<assignment>.py whose assignment exists."""
+    cases = []
+    existing = {a for a, _ in solution_notebooks()}
+    for path in sorted(PIPELINE_CASES.glob("*.py")) if PIPELINE_CASES.is_dir() else []:
+        if path.stem not in existing:
+            continue
+        for entry in runpy.run_path(str(path)).get("CASES", []):
+            cell, old, new, fails, words = entry
+            cases.append(WrongSubmission(path.stem, cell, old, new, tuple(fails), tuple(words)))
+    return cases
+
+
+def make_course_copy(dest: Path) -> Path:
+    """solutions/, the autograder scripts and config, an empty course/ (the kernel imports backprop
+    from the installed package, so course/lib is not needed)."""
+    dest = Path(dest)
+    shutil.copytree(SOLUTIONS, dest / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    (dest / "autograder").mkdir(parents=True)
+    for script in AUTOGRADER.glob("*.py"):
+        shutil.copy2(script, dest / "autograder" / script.name)
+    (dest / "course").mkdir()
+    return dest
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    return make_course_copy(tmp_path / "course_copy")
+
+
+def run_script(root: Path, script: str, *args, timeout: float = 900):
+    """Run autograder/<script> of a course copy with this Python; return the CompletedProcess."""
+    import subprocess
+
+    env = dict(os.environ)
+    env["PATH"] = str(Path(PYTHON).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return subprocess.run([PYTHON, str(Path(root) / "autograder" / script), *args], cwd=str(root),
+                          capture_output=True, text=True, timeout=timeout, env=env)
