@@ -22,3 +22,4 @@ from .data import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
 from .lenet import *  # noqa: F401,F403
+from .derivations import DerivationCheck, check_derivation, assert_derivation, check_step, assert_step  # noqa: F401
