@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 EXPLORER_NAMES = ["activation_explorer", "finite_difference_explorer", "gradient_flow_explorer",
                   "conv_shape_explorer", "rnn_gradient_explorer"]
-TIMEOUT_MS = 90_000
+TIMEOUT_MS = 120_000
 
 
 # ------------------------------------------------------------------------------ the notebook
@@ -147,7 +147,7 @@ def _start_lab(tmp: Path, notebook_dir: Path):
         proc = subprocess.Popen(cmd, cwd=notebook_dir, env=_isolated_env(tmp), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -158,7 +158,7 @@ def _start_lab(tmp: Path, notebook_dir: Path):
         except OSError:
             time.sleep(0.3)
     _stop_lab(proc, base, token)
-    pytest.fail(f"JupyterLab did not answer on {base} within 60 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"JupyterLab did not answer on {base} within 120 s:\n{log.read_text()[-3000:]}")
 
 
 def _stop_lab(proc, base, token):

@@ -160,6 +160,7 @@ def activation_explorer(activation: str = "tanh", point: float = 1.0) -> Explore
         c["slope"].disabled = c["name"].value != "leaky_relu"
 
     def compute(name, u, slope):
+        u = round(u, 9)  # a slider walked to 0 in the browser can land on 1e-17; 0 is meant
         curves = explore.activation_curves(name, slope=slope)
         return {**curves, "point": explore.activation_at_point(name, u, slope=slope),
                 "saturated": explore.saturation_regions(curves["u"], curves["dy"])}
