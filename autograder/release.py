@@ -38,12 +38,54 @@ def release(root: Path = REPO, names=None, out: Path | None = None, db_url: str 
         if not (root / "solutions" / name).is_dir():
             problems.append(f"{name}: no such folder solutions/{name}")
             continue
+        lint = [f"{name}: {p}" for nb in sorted((root / "solutions" / name).glob("*.ipynb"))
+                for p in lint_source(nb)]
+        if lint:
+            problems += lint
+            continue
         result = run_converter("generate_assignment", cfg, name)
         if not result.get("success"):
             problems.append(f"{name}: nbgrader generate_assignment failed:\n{short_error(result)}")
             continue
         problems += [f"{name}: {p}" for p in verify_release(out / name)]
         print(f"released {name} -> {out / name}")
+    return problems
+
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def lint_source(nb_path: Path) -> list[str]:
+    """Mistakes nbgrader reports obscurely (or not at all), named by cell."""
+    nb = json.loads(nb_path.read_text())
+    problems, ids = [], {}
+    for i, cell in enumerate(nb["cells"]):
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        where = f"{nb_path.name} cell {i} ({meta.get('grade_id') or cell['cell_type']})"
+        gid = meta.get("grade_id")
+        if gid:
+            if gid in ids:
+                problems.append(f"{where}: grade_id {gid!r} also used by cell {ids[gid]}")
+            ids[gid] = i
+        lines = [l.strip() for l in src.splitlines()]
+        for word in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS"):
+            if any(word in l and l not in MARKERS for l in lines):
+                problems.append(f"{where}: the text {word!r} appears outside a marker line. nbgrader treats a line "
+                                f"containing a marker as one, and course/ must not contain these words: keep "
+                                f"markers on lines of their own and describe them in other words in prose "
+                                f"(\"the solution block\", \"tests that run only when grading\").")
+        if cell["cell_type"] == "code":
+            if lines.count("### BEGIN SOLUTION") != lines.count("### END SOLUTION"):
+                problems.append(f"{where}: unbalanced ### BEGIN SOLUTION / ### END SOLUTION")
+            if lines.count("### BEGIN HIDDEN TESTS") != lines.count("### END HIDDEN TESTS"):
+                problems.append(f"{where}: unbalanced ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS")
+            if "### BEGIN SOLUTION" in lines and not meta.get("solution"):
+                problems.append(f"{where}: has ### BEGIN SOLUTION but is not an nbgrader solution cell")
+            if "### BEGIN HIDDEN TESTS" in lines and not meta.get("grade"):
+                problems.append(f"{where}: has hidden tests but is not a graded cell")
+        if meta.get("grade") and "points" not in meta:
+            problems.append(f"{where}: graded cell without points")
     return problems
 
 

@@ -1,0 +1,120 @@
+"""course/ is exactly the release of solutions/, carries no solution, hidden test or output, and
+every instructor notebook runs top to bottom.
+
+Regenerating is done by the real script (autograder/release.py) into a temporary folder with a
+temporary gradebook, so the real course/ and autograder/gradebook.db are never touched.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from conftest import COURSE, REPO, SOLUTIONS, notebook_text, read_notebook, run_script, solution_notebooks
+
+NOTEBOOKS = solution_notebooks()
+ASSIGNMENTS = sorted({a for a, _ in NOTEBOOKS})
+FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS")
+ASSIGNMENT_NAME = re.compile(r"^\d\d_")
+
+
+def course_notebooks():
+    return sorted(p for p in COURSE.glob("*/*.ipynb")
+                  if ASSIGNMENT_NAME.match(p.parent.name) and ".ipynb_checkpoints" not in p.parts)
+
+
+# ------------------------------------------------------------------ static checks (fast)
+
+def test_every_assignment_is_released_and_nothing_else():
+    released = {p.name for p in COURSE.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name)}
+    assert released == set(ASSIGNMENTS), (
+        f"course/ and solutions/ disagree: only in solutions {set(ASSIGNMENTS) - released}, "
+        f"only in course {released - set(ASSIGNMENTS)}. Run `make release`.")
+    assert (COURSE / "lib" / "backprop" / "__init__.py").is_file(), "the release must keep course/lib"
+
+
+@pytest.mark.parametrize("path", course_notebooks(), ids=lambda p: p.parent.name)
+def test_course_has_no_solutions_hidden_tests_or_outputs(path):
+    for i, cell in enumerate(read_notebook(path)["cells"]):
+        src = notebook_text(cell)
+        for word in FORBIDDEN:
+            assert word not in src, f"{path.name} cell {i} contains {word!r}"
+        assert not cell.get("outputs"), f"{path.name} cell {i} has outputs"
+
+
+@pytest.mark.parametrize("assignment,path", NOTEBOOKS, ids=[a for a, _ in NOTEBOOKS])
+def test_solutions_have_no_outputs_and_valid_nbgrader_cells(assignment, path):
+    nb = read_notebook(path)
+    ids = []
+    for i, cell in enumerate(nb["cells"]):
+        assert not cell.get("outputs"), f"{path.name} cell {i} has outputs (clear them before committing)"
+        assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        ids.append(meta["grade_id"])
+        src = notebook_text(cell)
+        if meta.get("grade") and cell["cell_type"] == "code":
+            assert meta.get("locked"), f"graded cell {meta['grade_id']} must be locked"
+            assert float(meta.get("points", 0)) > 0, f"graded cell {meta['grade_id']} has no points"
+            assert "### BEGIN HIDDEN TESTS" in src, f"graded cell {meta['grade_id']} has no hidden tests"
+            last = [l for l in src.splitlines() if l.strip() and not l.strip().startswith("#")][-1]
+            assert last.startswith((" ", "\t")) or not re.match(r"^[A-Za-z_][\w.]*\s*$", last), (
+                f"graded cell {meta['grade_id']} ends in a bare value, which nbgrader reads as partial credit")
+        if meta.get("solution") and cell["cell_type"] == "code":
+            assert "### BEGIN SOLUTION" in src and "### END SOLUTION" in src, meta["grade_id"]
+    assert len(ids) == len(set(ids)), f"duplicate grade_ids in {path.name}"
+    assert any(c.get("metadata", {}).get("nbgrader", {}).get("grade") for c in nb["cells"]), "no graded cell"
+
+
+# ------------------------------------------------------------------ regenerate and compare (slow)
+
+def _cells(path):
+    out = []
+    for cell in read_notebook(path)["cells"]:
+        out.append((cell["cell_type"], notebook_text(cell), cell.get("metadata", {})))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader")
+def test_course_is_exactly_the_release_of_solutions(tmp_path):
+    if not NOTEBOOKS:
+        pytest.skip("no notebooks in solutions/")
+    out = tmp_path / "release"
+    run = run_script(REPO, "release.py", "--out", str(out), "--db", f"sqlite:///{tmp_path / 'gradebook.db'}")
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    for assignment in ASSIGNMENTS:
+        fresh = sorted(p.relative_to(out / assignment) for p in (out / assignment).rglob("*") if p.is_file())
+        committed = sorted(p.relative_to(COURSE / assignment) for p in (COURSE / assignment).rglob("*")
+                           if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        assert fresh == committed, f"{assignment}: files differ; run `make release`"
+        for rel in fresh:
+            if rel.suffix == ".ipynb":
+                assert _cells(out / assignment / rel) == _cells(COURSE / assignment / rel), (
+                    f"course/{assignment}/{rel} is out of date with solutions/: run `make release`")
+            else:
+                assert (out / assignment / rel).read_bytes() == (COURSE / assignment / rel).read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,path", NOTEBOOKS, ids=[a for a, _ in NOTEBOOKS])
+def test_solution_notebook_runs_top_to_bottom(assignment, path, tmp_path):
+    """Runs in a kernel of this Python (the venv); no error, no stderr in a graded cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", f"{meta.get('grade_id')}: {out.get('evalue')}"
+            if meta.get("grade"):
+                assert not (out.get("output_type") == "stream" and out.get("name") == "stderr"), (
+                    f"graded cell {meta['grade_id']} writes to stderr (nbgrader would score it zero): {out.get('text')}")
+    print(f"{assignment}: {seconds:.1f}s")
