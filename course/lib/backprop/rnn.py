@@ -205,7 +205,7 @@ def rnn_backward(dh, cache: RNNCache):
 def rnn_backward_truncated(dh, cache: RNNCache, k: int):
     """Truncated BPTT: each loss term sends its gradient back at most k time steps.
 
-    Definition used here (Williams and Peng's BPTT(k) applied to every loss term): the gradient
+    Definition used here (a window of k steps behind every loss term): the gradient
     dh_t that the loss puts on h_t reaches the pre-activations z_t, z_{t-1}, ..., z_{t-k+1}
     (k steps, step t itself included) and stops there. In the seed's notation only the terms
     delta_{t,j} with t - k < j <= t are kept:
