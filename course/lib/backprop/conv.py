@@ -42,7 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ._validate import as_float_array, check_shape
 
 __all__ = [
-    "conv_output_size", "im2col", "col2im",
+    "conv_output_size", "im2col", "col2im", "window_view",
     "conv2d_forward", "conv2d_backward",
     "conv2d_naive_forward", "conv2d_naive_backward",
 ]
@@ -113,13 +113,21 @@ def im2col(x, kh, kw, stride=1, pad=0):
     stride = _check_int(stride, "stride", 1)
     pad = _check_int(pad, "pad", 0)
     n, c, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
-    xt = x.transpose(1, 0, 2, 3)  # (C, N, H, W): channel first, so the copy lands in row order
-    if pad:
-        xt = np.pad(xt, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    windows = sliding_window_view(xt, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    # windows: (C, N, OH, OW, KH, KW) view; reorder to (C, KH, KW, N, OH, OW) and copy once
-    cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))
+    # (N, C, OH, OW, KH, KW) view, reordered to (C, KH, KW, N, OH, OW) and copied once
+    cols = np.ascontiguousarray(window_view(x, kh, kw, stride, pad).transpose(1, 4, 5, 0, 2, 3))
     return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def window_view(x, kh, kw, stride=1, pad=0):
+    """All receptive fields of x as a read-only strided VIEW (no copy when pad = 0).
+
+    x (N, C, H, W) -> windows (N, C, OH, OW, KH, KW), windows[n, c, i, j] = the KH x KW patch of
+    (padded) x that output pixel (i, j) reads. im2col is this view reordered and copied;
+    pooling reduces over its last two axes directly.
+    """
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
 
 
 def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
@@ -143,6 +151,10 @@ def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
     check_shape(cols, "cols", (c * kh * kw, n * oh * ow),
                 f"(C*KH*KW, N*OH*OW) for x_shape {tuple(x_shape)}, kernel {kh}x{kw}, stride {stride}, pad {pad}")
     blocks = cols.reshape(c, kh, kw, n, oh, ow)
+    if kh == kw == stride and pad == 0 and (h, w) == (oh * kh, ow * kw):
+        # the windows tile the image (2x2 pooling with stride 2): no overlap, nothing to add up,
+        # every entry goes to its own pixel, which is one reordering copy
+        return np.ascontiguousarray(blocks.transpose(3, 0, 4, 1, 5, 2)).reshape(n, c, h, w)
     dxt = np.zeros((c, n, h + 2 * pad, w + 2 * pad), dtype=cols.dtype)
     hi, wi = stride * (oh - 1) + 1, stride * (ow - 1) + 1
     for p in range(kh):

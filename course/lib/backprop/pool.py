@@ -7,6 +7,8 @@ im2col gives one column per output pixel and one row per window entry
 (size*size rows in row-major window order, N*C*OH*OW columns). Pooling is then a reduction
 over the rows, and its backward pass builds a column matrix of gradients and lets col2im add
 them back; where windows overlap, a pixel collects the gradients of every window it is in.
+(Sums, for average pooling and subsampling, are taken on `window_view`, the strided view of
+the same windows that im2col copies into its matrix: the same numbers without the copy.)
 
 Ties in max pooling. When several entries of a window share the maximum, the FIRST one in
 row-major window order (smallest row, then smallest column; `np.argmax`) is the one that
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array, check_shape
-from .conv import _check_int, _geometry, col2im, im2col
+from .conv import _check_int, _geometry, col2im, im2col, window_view
 
 __all__ = [
     "maxpool2d_forward", "maxpool2d_backward",
@@ -28,15 +30,37 @@ __all__ = [
 ]
 
 
-def _pool_cols(x, size, stride, name="x"):
-    """Validate and return (x, size, stride, cols (size*size, N*C*OH*OW), out shape)."""
-    x = as_float_array(x, name, ndim=4, shape_hint="(N, C, H, W)")
+def _check_pool(x, size, stride):
+    """Validate and return (x, size, stride, out shape (N, C, OH, OW))."""
+    x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
     size = _check_int(size, "size", 1)
     stride = _check_int(stride, "stride", 1)
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     oh, ow = _geometry(x.shape, size, size, stride, 0)[4:]
+    return x, size, stride, (n, c, oh, ow)
+
+
+def _pool_cols(x, size, stride):
+    """Validate and return (x, size, stride, cols (size*size, N*C*OH*OW), out shape)."""
+    x, size, stride, out_shape = _check_pool(x, size, stride)
+    n, c, h, w = x.shape
     cols = im2col(x.reshape(n * c, 1, h, w), size, size, stride, 0)
-    return x, size, stride, cols, (n, c, oh, ow)
+    return x, size, stride, cols, out_shape
+
+
+def _window_sums(x, size, stride):
+    """Sum of every window, (N, C, OH, OW), from im2col's window view without copying it.
+
+    One whole-array add per window offset (size*size of them): numpy is much faster at that
+    than at reducing the view's two tiny trailing axes.
+    """
+    windows = window_view(x, size, size, stride)
+    sums = windows[..., 0, 0].copy()
+    for p in range(size):
+        for q in range(size):
+            if p or q:
+                sums += windows[..., p, q]
+    return sums
 
 
 def _check_dout(dout, out_shape, layer):
@@ -82,8 +106,8 @@ def avgpool2d_forward(x, size=2, stride=2):
 
     x (N, C, H, W) -> out (N, C, OH, OW). cache = (x.shape, size, stride).
     """
-    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
-    return cols.mean(axis=0).reshape(out_shape), (x.shape, size, stride)
+    x, size, stride, _ = _check_pool(x, size, stride)
+    return _window_sums(x, size, stride) / (size * size), (x.shape, size, stride)
 
 
 def avgpool2d_backward(dout, cache):
@@ -94,8 +118,8 @@ def avgpool2d_backward(dout, cache):
     out_shape = (n, c) + _geometry(x_shape, size, size, stride, 0)[4:]
     dout = _check_dout(dout, out_shape, "avgpool2d_forward")
     row = dout.reshape(1, -1) / (size * size)
-    dcols = np.broadcast_to(row, (size * size, row.shape[1]))
-    return _cols_to_image(np.ascontiguousarray(dcols), x_shape, size, stride)
+    dcols = np.broadcast_to(row, (size * size, row.shape[1]))   # every window entry gets the same share
+    return _cols_to_image(dcols, x_shape, size, stride)
 
 
 # --------------------------------------------------------------------------- LeNet-5 subsampling
@@ -114,13 +138,13 @@ def subsample_forward(x, coeff, bias, size=2, stride=None):
     coeff * (...) below.
     """
     stride = size if stride is None else stride
-    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
+    x, size, stride, _ = _check_pool(x, size, stride)
     c = x.shape[1]
     coeff = as_float_array(coeff, "coeff", ndim=1, shape_hint="(C,)")
     bias = as_float_array(bias, "bias", ndim=1, shape_hint="(C,)")
     check_shape(coeff, "coeff", (c,), f"(C,): one coefficient per channel, and x has C={c} channels")
     check_shape(bias, "bias", (c,), f"(C,): one bias per channel, and x has C={c} channels")
-    sums = cols.sum(axis=0).reshape(out_shape)
+    sums = _window_sums(x, size, stride)
     out = coeff[None, :, None, None] * sums + bias[None, :, None, None]
     return out, (x.shape, size, stride, coeff, sums)
 
@@ -139,5 +163,5 @@ def subsample_backward(dout, cache):
     dcoeff = np.einsum("nchw,nchw->c", dout, sums)
     dbias = dout.sum(axis=(0, 2, 3))
     row = (dout * coeff[None, :, None, None]).reshape(1, -1)
-    dcols = np.ascontiguousarray(np.broadcast_to(row, (size * size, row.shape[1])))
+    dcols = np.broadcast_to(row, (size * size, row.shape[1]))
     return _cols_to_image(dcols, x_shape, size, stride), dcoeff, dbias
