@@ -19,6 +19,7 @@ is built, so `import backprop` stays fast for the graders.
 """
 from __future__ import annotations
 
+import html
 import io
 
 import numpy as np
@@ -43,6 +44,13 @@ def _widgets():
 class Explorer:
     """Controls, a plot and a readout, kept in sync.
 
+    Built from: `controls` (dict name -> ipywidgets control), `compute(**values) -> data` (a
+    plain function of the control values), `draw(figure, data, values)`, optional
+    `describe(data, values) -> HTML` for the readout and `adjust(controls)`, called before
+    each computation to adapt one control to the others (e.g. a slider's range). A ValueError
+    from `compute` is shown in place of the plot instead of being lost in a log.
+
+    Attributes:
     widget     the ipywidgets box to display (displaying the Explorer shows it)
     controls   dict name -> control widget; set `.value` to drive the explorer
     figure     the matplotlib Figure last drawn (figure.axes for its axes)
@@ -124,7 +132,7 @@ class Explorer:
 
 
 def _html(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(str(text), quote=False)
 
 
 def _wrap(text: str, width: int):
