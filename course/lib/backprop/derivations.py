@@ -301,7 +301,8 @@ def _adopt(expr, context):
         raise _Invalid(f"Expected an expression, got the SymPy object {_short(str(expr))} ({type(expr).__name__}).")
     known = {**FUNCTIONS, **context.names}
     mapping = {}
-    for s in expr.free_symbols | {b.label for b in expr.atoms(IndexedBase)}:
+    plain = {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    for s in plain | {b.label for b in expr.atoms(IndexedBase)}:
         target = known.get(s.name)
         if target is None:
             raise _Invalid(f"Unknown symbol '{s.name}'. Known {context.known()}.")
