@@ -17,6 +17,9 @@ Update rule with learning rate eta, weight decay lambda and momentum mu:
 
 Weight decay applies only to arrays with two or more dimensions (weight matrices, filters),
 not to biases, unless `decay` names the keys explicitly.
+
+Note: `backprop.train` (the package attribute) is the function `train`, which hides this
+module's name; import the other names with `from backprop.train import History, sgd_step`.
 """
 from __future__ import annotations
 
