@@ -39,14 +39,15 @@ EQUIVALENT = [
     ("mlp.dE_dy.half", ["y - t", "-t + y", "-(t - y)", "(-1)*(t - y)", "-t+y+0*n"]),
     ("mlp.dE_dy.sum", ["2*(y - t)", "2y - 2t", "-2(t - y)", "-2*t + 2*y", "(t - y)*(-2)"]),
     ("mlp.dE_dy.mean", ["2*(y - t)/n", "-2/n*(t - y)", "(2y - 2t)/n", "-(2/n)*(t-y)", "2*y/n - 2*t/n"]),
-    ("mlp.sigmoid_prime", ["y*(1 - y)", "y - y**2", "y - y^2", "y(1-y)", "-y*(y - 1)"]),
-    ("mlp.tanh_prime", ["1 - y**2", "(1 - y)*(1 + y)", "1-y^2", "-(y - 1)*(y + 1)"]),
+    ("mlp.sigmoid_prime", ["a*(1 - a)", "a - a**2", "a - a^2", "a(1-a)", "-a*(a - 1)", "y*(1 - y)", "y(1-y)"]),
+    ("mlp.tanh_prime", ["1 - a**2", "(1 - a)*(1 + a)", "1-a^2", "-(a - 1)*(a + 1)", "1 - y**2"]),
     ("mlp.delta_output", ["(y - t)*y*(1 - y)", "-(t - y)*y*(1 - y)", "-y**3 + y**2 + t*y**2 - t*y",
                           "(t - y)*y*(y - 1)"]),
-    ("mlp.delta_hidden", ["y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 1, K))",
-                          "Sum(y[j]*(1 - y[j])*W[k, j]*delta[k], (k, 1, K))",
-                          "(y[j] - y[j]**2)*Sum(delta[k]*W[k, j], (k, 1, K))"]),
-    ("mlp.dE_dW", ["delta[k]*a[j]", "a[j]*delta[k]"]),
+    ("mlp.delta_hidden", ["a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 1, K))",
+                          "Sum(a[i]*(1 - a[i])*W[k, i]*delta_next[k], (k, 1, K))",
+                          "(a[i] - a[i]**2)*Sum(delta_next[k]*W[k, i], (k, 1, K))",
+                          "y[i]*(1 - y[i])*Sum(W[k, i]*delta[k], (k, 1, K))"]),
+    ("mlp.dE_dW", ["delta[i]*a_prev[j]", "a_prev[j]*delta[i]", "delta[i]*a[j]"]),
     ("softmax.dyk_dxk", ["y_k*(1 - y_k)", "y_k - y_k**2"]),
     ("softmax.dyk_dxi", ["-y_k*y_i", "-y_i*y_k", "-(y_k*y_i)"]),
     ("softmax.dE_dxi", ["y_i - t_i", "-t_i + y_i", "-(t_i - y_i)"]),
@@ -62,9 +63,9 @@ EQUIVALENT = [
 
 # written with sigma / exp / tanh of the pre-activation instead of the stored output: right, with a note
 EQUIVALENT_OTHER_SYMBOLS = [
-    ("mlp.sigmoid_prime", ["sigma(u)*(1 - sigma(u))", "sigma(u)(1 - sigma(u))", "exp(-u)/(1 + exp(-u))**2",
-                           "1/(1 + exp(-u)) - 1/(1 + exp(-u))**2", "exp(u)/(1 + exp(u))^2"]),
-    ("mlp.tanh_prime", ["1 - tanh(u)**2", "sech(u)**2", "1/cosh(u)**2", "4/(exp(u) + exp(-u))**2"]),
+    ("mlp.sigmoid_prime", ["sigma(z)*(1 - sigma(z))", "sigma(z)(1 - sigma(z))", "exp(-z)/(1 + exp(-z))**2",
+                           "1/(1 + exp(-z)) - 1/(1 + exp(-z))**2", "exp(z)/(1 + exp(z))^2", "sigma(u)*(1 - sigma(u))"]),
+    ("mlp.tanh_prime", ["1 - tanh(z)**2", "sech(z)**2", "1/cosh(z)**2", "4/(exp(z) + exp(-z))**2", "1 - tanh(u)**2"]),
     ("softmax.dyk_dxk", ["exp(x_k)/Z - exp(2*x_k)/Z**2", "exp(x_k)*(Z - exp(x_k))/Z**2"]),
     ("softmax.dyk_dxi", ["-exp(x_k)*exp(x_i)/Z**2", "-exp(x_k + x_i)/Z^2"]),
     ("softmax.dE_dxi", ["exp(x_i)/Z - t_i"]),
@@ -72,10 +73,10 @@ EQUIVALENT_OTHER_SYMBOLS = [
 
 # no "in terms of" restriction: the sigma / exp / tanh forms are plainly right
 EQUIVALENT_MIXED = [
-    ("mlp.delta_output", ["-(t - y)*sigma(u)*(1 - sigma(u))", "(y - t)*exp(-u)/(1 + exp(-u))**2",
-                          "(sigma(u) - t)*sigma(u)*(1 - sigma(u))"]),
-    ("mlp.delta_hidden", ["sigma(u[j])*(1 - sigma(u[j]))*Sum(W[k, j]*delta[k], (k, 1, K))",
-                          "exp(-u[j])/(1 + exp(-u[j]))**2*Sum(W[k, j]*delta[k], (k, 1, K))"]),
+    ("mlp.delta_output", ["-(t - y)*sigma(z)*(1 - sigma(z))", "(y - t)*exp(-z)/(1 + exp(-z))**2",
+                          "(sigma(z) - t)*sigma(z)*(1 - sigma(z))", "-(t - y)*sigma(u)*(1 - sigma(u))"]),
+    ("mlp.delta_hidden", ["sigma(z[i])*(1 - sigma(z[i]))*Sum(W[k, i]*delta_next[k], (k, 1, K))",
+                          "exp(-z[i])/(1 + exp(-z[i]))**2*Sum(W[k, i]*delta_next[k], (k, 1, K))"]),
     ("rnn.delta_scalar", ["Wh*delta_next*(1 - tanh(z_k)**2)", "Wh*delta_next/cosh(z_k)**2"]),
     ("rnn.delta_index", ["(1 - tanh(z[i])**2)*Sum(Wh[j, i]*delta_next[j], (j, 1, M))"]),
 ]
@@ -102,7 +103,7 @@ def test_sigma_exp_forms_are_accepted(key, answer):
 
 def test_numeric_verdict_when_simplification_is_inconclusive():
     # the sum written the other way round: SymPy does not simplify Sum differences, numbers decide
-    result = check_step("mlp.delta_hidden", "Sum(y[j]*(1 - y[j])*W[k, j]*delta[k], (k, 1, K))")
+    result = check_step("mlp.delta_hidden", "Sum(a[i]*(1 - a[i])*W[k, i]*delta_next[k], (k, 1, K))")
     assert result.ok and result.method.startswith("numeric")
     assert "random points" in result.message
 
@@ -118,19 +119,20 @@ SLIPS = [
     ("mlp.dE_dy.mean", "-(t - y)/n", "factor", "2 from the square"),
     ("mlp.dE_dy.mean", "-(t - y)", "factor", "1/n of the mean"),
     ("mlp.dE_dy.mean", "-(2/n**2)*(t - y)", "factor", "1/n times"),
-    ("mlp.sigmoid_prime", "-y*(1 - y)", "sign", "Wrong sign"),
-    ("mlp.sigmoid_prime", "y", "missing_factor", "(1 - y)"),
+    ("mlp.sigmoid_prime", "-a*(1 - a)", "sign", "Wrong sign"),
+    ("mlp.sigmoid_prime", "a", "missing_factor", "(1 - a)"),
     ("mlp.sigmoid_prime", "2*y*(1 - y)", "factor", "2 times"),
-    ("mlp.tanh_prime", "2*(1 - y**2)", "factor", "2 times"),
+    ("mlp.tanh_prime", "2*(1 - a**2)", "factor", "2 times"),
     ("mlp.delta_output", "-(t - y)*y", "missing_factor", "(1 - y)"),
     ("mlp.delta_output", "-2*(t - y)*y*(1 - y)", "factor", "cancels"),
-    ("mlp.delta_output", "-(t - y)*sigma(u)", "missing_factor", "(1 - y)"),
-    ("mlp.delta_hidden", "Sum(W[k, j]*delta[k], (k, 1, K))", "missing_factor", "sigma'(u_j)"),
-    ("mlp.delta_hidden", "-y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 1, K))", "sign", "Wrong sign"),
-    ("mlp.delta_hidden", "Sum(y[j]*(1 - y[j])*W[j, k]*delta[k], (k, 1, K))", "index", "swapped"),
-    ("mlp.delta_hidden", "y[j]*(1 - y[j])*W[k, j]*delta[k]", "different", "depends on k"),
-    ("mlp.delta_hidden", "y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 1, K + 1))", "different", "limits"),
-    ("mlp.dE_dW", "a[k]*delta[j]", "index", "swapped"),
+    ("mlp.delta_output", "-(t - y)*sigma(z)", "missing_factor", "(1 - y)"),
+    ("mlp.delta_hidden", "Sum(W[k, i]*delta_next[k], (k, 1, K))", "missing_factor", "sigma'(z[i])"),
+    ("mlp.delta_hidden", "-a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 1, K))", "sign", "Wrong sign"),
+    ("mlp.delta_hidden", "Sum(a[i]*(1 - a[i])*W[i, k]*delta_next[k], (k, 1, K))", "index", "swapped"),
+    ("mlp.delta_hidden", "a[i]*(1 - a[i])*W[k, i]*delta_next[k]", "different", "depends on k"),
+    ("mlp.delta_hidden", "a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 1, K + 1))", "different", "limits"),
+    ("mlp.delta_hidden", "a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 1, M))", "invalid", "Unknown symbol 'M'"),
+    ("mlp.dE_dW", "a_prev[i]*delta[j]", "index", "swapped"),
     ("softmax.dyk_dxk", "y_k*(1 + y_k)", "different", "not equal"),
     ("softmax.dE_dxi", "2*(y_i - t_i)", "factor", "2 times"),
     ("errata.seed004_dL_dyhat", "y_j/y_hat_j", "sign", "seed 004 prints"),
@@ -223,9 +225,9 @@ def test_hostile_but_parseable_input_is_judged_not_crashed(answer, capsys):
 
 
 def test_indexed_answers_with_bad_indices_are_explained():
-    assert "whole number" in check_step("mlp.delta_hidden", "W[k + 1/2, j]").message
-    assert "whole number" in check_step("mlp.delta_hidden", "W[u[j], j]").message
-    assert "too large" in check_step("mlp.delta_hidden", "Sum(W[k, j]*delta[k], (k, 1, 10**9))").message
+    assert "whole number" in check_step("mlp.delta_hidden", "W[k + 1/2, i]").message
+    assert "whole number" in check_step("mlp.delta_hidden", "W[z[i], i]").message
+    assert "too large" in check_step("mlp.delta_hidden", "Sum(W[k, i]*delta[k], (k, 1, 10**9))").message
 
 
 def test_unknown_step_key():
@@ -236,15 +238,15 @@ def test_unknown_step_key():
 
 # ---------------------------------------------------------------- SymPy objects, generic use, display
 def test_sympy_expressions_built_by_the_student_are_mapped_by_name():
-    t, y, u = sp.symbols("t y u")
+    t, y, z = sp.symbols("t y z", real=True)
     assert check_step("mlp.dE_dy.half", y - t).ok
     s = sp.Function("sigma")
-    assert check_step("mlp.delta_output", -(t - s(u)) * s(u) * (1 - s(u))).ok
-    W, delta, yb = sp.IndexedBase("W"), sp.IndexedBase("delta"), sp.IndexedBase("y")
-    j, k, K = sp.symbols("j k K")
-    answer = yb[j] * (1 - yb[j]) * sp.Sum(W[k, j] * delta[k], (k, 1, K))
+    assert check_step("mlp.delta_output", -(t - s(z)) * s(z) * (1 - s(z))).ok
+    W, delta, a = sp.IndexedBase("W"), sp.IndexedBase("delta_next"), sp.IndexedBase("a")
+    i, k, K = sp.symbols("i k K")
+    answer = a[i] * (1 - a[i]) * sp.Sum(W[k, i] * delta[k], (k, 1, K))
     assert check_step("mlp.delta_hidden", answer).ok
-    assert check_step("mlp.delta_hidden", yb[j] * (1 - yb[j]) * sp.Sum(W[j, k] * delta[k], (k, 1, K))).kind == "index"
+    assert check_step("mlp.delta_hidden", a[i] * (1 - a[i]) * sp.Sum(W[i, k] * delta[k], (k, 1, K))).kind == "index"
 
 
 def test_step_symbols_build_an_answer():

@@ -310,11 +310,11 @@ def _adopt(expr, context):
             target = target.label
         mapping[s] = target
     for f in expr.atoms(sp.core.function.AppliedUndef):
-        target = known.get(type(f).__name__)
-        if target is None:
+        if not callable(known.get(type(f).__name__)) or isinstance(known.get(type(f).__name__), sp.Basic):
             raise _Invalid(f"Unknown function '{type(f).__name__}'. Known {context.known()}.")
-        mapping[f] = target(*f.args)
     out = expr.xreplace(mapping)
+    out = out.replace(lambda x: isinstance(x, sp.core.function.AppliedUndef),
+                      lambda x: known[type(x).__name__](*x.args))
     bases = {b.label: b for b in (v for v in known.values() if isinstance(v, IndexedBase))}
     out = out.replace(lambda x: isinstance(x, Indexed) and x.base.label in bases,
                       lambda x: bases[x.base.label][x.indices])
@@ -668,8 +668,8 @@ def _classify(a, e, valid, expr, expected_expr, context, values, factors, factor
         ok = valid & np.isfinite(sv)
         if ok.sum() >= 3 and np.all(_close(sv, e)[ok]):
             hint = factor_hints.get("index", "")
-            return "index", (f"The two indices of {base} are swapped: with {base}[a, b] read as {base}[b, a] your "
-                             f"answer would be right. {hint}").strip(), None
+            return "index", (f"The two indices of {base} are swapped: with every {base}[., .] read with its "
+                             f"indices exchanged your answer would be right. {hint}").strip(), None
     return "different", _different_message(expr, expected_expr, context, a, values.n, undefined), None
 
 
@@ -769,10 +769,11 @@ def _scalar_context(names, sample, definitions=None, scale=(), aliases=None):
 
 
 _SQ = _scalar_context("t y n", {"t": (-1.0, 2.0), "y": (-1.0, 2.0), "n": ("int", 2, 9)}, scale=("n",))
-_SIG = _scalar_context("y u", {"u": (-3.0, 3.0)}, {"y": lambda s: sigma(s["u"])})
-_TANH = _scalar_context("y u", {"u": (-2.0, 2.0)}, {"y": lambda s: sp.tanh(s["u"])})
-_SIG_OUT = _scalar_context("t y u n", {"t": (-0.5, 1.5), "u": (-3.0, 3.0), "n": ("int", 2, 9)},
-                           {"y": lambda s: sigma(s["u"])}, scale=("n",))
+# notebook 01 writes z = W a + b, a = sigma(z), y = a^L; the seeds' u (input) and y (output) are aliases
+_SIG = _scalar_context("a z", {"z": (-3.0, 3.0)}, {"a": lambda s: sigma(s["z"])}, aliases={"y": "a", "u": "z"})
+_TANH = _scalar_context("a z", {"z": (-2.0, 2.0)}, {"a": lambda s: sp.tanh(s["z"])}, aliases={"y": "a", "u": "z"})
+_SIG_OUT = _scalar_context("t y z n", {"t": (-0.5, 1.5), "z": (-3.0, 3.0), "n": ("int", 2, 9)},
+                           {"y": lambda s: sigma(s["z"])}, scale=("n",), aliases={"u": "z", "a": "y"})
 _SOFT_KK = _scalar_context("y_k x_k Z", {"x_k": (-2.0, 2.0),
                                          "Z": lambda v, rng: np.exp(v["x_k"]) + rng.uniform(0.3, 5.0)},
                            {"y_k": lambda s: sp.exp(s["x_k"]) / s["Z"]})
@@ -801,19 +802,21 @@ def _indexed_context(scalars, bases, sample, definitions):
                    {b[k]: (lambda f: (lambda *i: f(names, *i)))(f) for k, f in definitions.items()})
 
 
-_MLP_IDX = _indexed_context("j k K", "y u W delta", {
-    "j": ("int", 1, 4), "k": ("int", 1, 4), "K": ("int", 2, 4),
-    "u": (-2.0, 2.0), "W": (-1.0, 1.0), "delta": (-1.0, 1.0)},
-    {"y": lambda n, *i: sigma(n["u"][i])})
-_MLP_DW = _indexed_context("j k", "delta a", {"j": ("int", 1, 4), "k": ("int", 1, 4),
-                                              "delta": (-1.0, 1.0), "a": (-1.0, 1.0)}, {})
+_MLP_IDX = _indexed_context("i k K", "a z W delta_next", {
+    "i": ("int", 1, 4), "k": ("int", 1, 4), "K": ("int", 2, 4),
+    "z": (-2.0, 2.0), "W": (-1.0, 1.0), "delta_next": (-1.0, 1.0)},
+    {"a": lambda n, *i: sigma(n["z"][i])})
+_MLP_IDX.names.update(y=_MLP_IDX.names["a"], u=_MLP_IDX.names["z"], delta=_MLP_IDX.names["delta_next"])
+_MLP_DW = _indexed_context("i j", "delta a_prev", {"i": ("int", 1, 4), "j": ("int", 1, 4),
+                                                   "delta": (-1.0, 1.0), "a_prev": (-1.0, 1.0)}, {})
+_MLP_DW.names["a"] = _MLP_DW.names["a_prev"]
 _RNN_IDX = _indexed_context("i j M", "h z Wh delta_next", {
     "i": ("int", 1, 4), "j": ("int", 1, 4), "M": ("int", 2, 4),
     "z": (-2.0, 2.0), "Wh": (-1.0, 1.0), "delta_next": (-1.0, 1.0)},
     {"h": lambda n, *i: sp.tanh(n["z"][i])})
 _RNN_IDX.names["U"] = _RNN_IDX.names["Wh"]
 
-_SIGMA_PRIME = {"sigma'(u) = y(1 - y)": "y*(1 - y)"}
+_SIGMA_PRIME = {"sigma'(z) = y(1 - y)": "y*(1 - y)"}
 _SQUARE_HINT = ("A factor of 2 usually comes from the squared-error convention: with E = (1/2)(t - y)^2 the 2 "
                 "from the square cancels, with E = (t - y)^2 it stays.")
 _FACTOR_SUM = {"2": _SQUARE_HINT, "-2": _SQUARE_HINT, "-1/2": _SQUARE_HINT, "1/2": "You used E = (1/2)(t - y)^2. This convention has no 1/2: E = (t - y)^2, so the 2 that "
@@ -842,53 +845,56 @@ def _steps():
                   factor_hints={"2": "Your answer is twice too large: the 1/2 in E = (1/2)(t - y)^2 cancels the "
                                      "2 that comes down from the square."}))
     S.append(Step("mlp.sigmoid_prime", "01_mlp",
-                  "y = sigma(u) = 1/(1 + exp(-u)). Write sigma'(u) in terms of y only.", "y*(1 - y)", _SIG,
-                  in_terms_of=("y",),
-                  slips=(Slip("u*(1 - u)", "different", "You applied the formula to u: sigma'(u) = y(1 - y) is "
-                              "written with the output y = sigma(u), not with the input u."),
-                         Slip("1 - y**2", "different", "1 - y^2 is the derivative of tanh written with its output; "
+                  "a = sigma(z) = 1/(1 + exp(-z)). Write sigma'(z) in terms of a only (y and u are accepted "
+                  "for a and z).", "a*(1 - a)", _SIG, in_terms_of=("a",),
+                  slips=(Slip("z*(1 - z)", "different", "You applied the formula to z: sigma'(z) = a(1 - a) is "
+                              "written with the output a = sigma(z), not with the input z."),
+                         Slip("1 - a**2", "different", "1 - a^2 is the derivative of tanh written with its output; "
                               "the logistic sigma has a different one."),
-                         Slip("exp(-u)", "different", "That is only the derivative of the exponential inside; "
-                              "the chain rule through 1/(1 + exp(-u)) adds a factor.")),
-                  factors={"y": "y", "(1 - y)": "1 - y"}))
+                         Slip("exp(-z)", "different", "That is only the derivative of the exponential inside; "
+                              "the chain rule through 1/(1 + exp(-z)) adds a factor.")),
+                  factors={"a": "a", "(1 - a)": "1 - a"}))
     S.append(Step("mlp.tanh_prime", "01_mlp",
-                  "y = tanh(u). Write tanh'(u) in terms of y only.", "1 - y**2", _TANH, in_terms_of=("y",),
-                  slips=(Slip("y*(1 - y)", "different", "y(1 - y) is the derivative of the logistic sigma; "
+                  "a = tanh(z). Write tanh'(z) in terms of a only (y and u are accepted for a and z).",
+                  "1 - a**2", _TANH, in_terms_of=("a",),
+                  slips=(Slip("a*(1 - a)", "different", "a(1 - a) is the derivative of the logistic sigma; "
                               "tanh has its own: start from tanh = sinh/cosh."),
-                         Slip("1 - u**2", "different", "You applied the formula to u: write it with the output "
-                              "y = tanh(u)."),
-                         Slip("1 + y**2", "different", "Check the sign inside: tanh' = 1/cosh^2 = 1 - tanh^2.")),
+                         Slip("1 - z**2", "different", "You applied the formula to z: write it with the output "
+                              "a = tanh(z)."),
+                         Slip("1 + a**2", "different", "Check the sign inside: tanh' = 1/cosh^2 = 1 - tanh^2.")),
                   factor_hints={"2": "Check the factor: 1 - tanh^2 has no 2 in front."}))
     S.append(Step("mlp.delta_output", "01_mlp",
-                  "Output unit y = sigma(u), loss E = (1/2)(t - y)^2. Write delta = dE/du in terms of t and y.",
+                  "Output unit y = sigma(z), loss E = (1/2)(t - y)^2. Write delta = dE/dz in terms of t and y.",
                   "-(t - y)*y*(1 - y)", _SIG_OUT, factors={**_SIGMA_PRIME, "(1 - y)": "1 - y", "y": "y"},
-                  slips=(Slip("(t - y)*y*(1 - y)", "sign", "Wrong sign: dE/dy = -(t - y), and sigma'(u) > 0."),
-                         Slip("-(t - y)*(1 - y)", "missing_factor", "sigma'(u) = y(1 - y): the factor y is missing."),
-                         Slip("-(t - y)*u*(1 - u)", "different", "sigma'(u) is y(1 - y), written with the output y, "
-                              "not u(1 - u)."),
-                         Slip("-(t - y)", "missing_factor", "That is dE/dy, not dE/du: the chain rule through "
-                              "y = sigma(u) multiplies by sigma'(u) = y(1 - y).")),
+                  slips=(Slip("(t - y)*y*(1 - y)", "sign", "Wrong sign: dE/dy = -(t - y), and sigma'(z) > 0."),
+                         Slip("-(t - y)*(1 - y)", "missing_factor", "sigma'(z) = y(1 - y): the factor y is missing."),
+                         Slip("-(t - y)*z*(1 - z)", "different", "sigma'(z) is y(1 - y), written with the output y, "
+                              "not z(1 - z)."),
+                         Slip("-(t - y)", "missing_factor", "That is dE/dy, not dE/dz: the chain rule through "
+                              "y = sigma(z) multiplies by sigma'(z) = y(1 - y).")),
                   factor_hints={"2": "With E = (1/2)(t - y)^2 the 2 from the square cancels.", "1/2": _SQUARE_HINT}))
     S.append(Step("mlp.delta_hidden", "01_mlp",
-                  "Hidden unit j: y[j] = sigma(u[j]); the next layer has units k = 1..K with u_next[k] = "
-                  "sum_j W[k, j] y[j] + b[k] and deltas delta[k]. Write delta_j = dE/du[j] using Sum(..., (k, 1, K)).",
-                  "y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 1, K))", _MLP_IDX,
-                  factors={"sigma'(u_j) = y[j]*(1 - y[j])": "y[j]*(1 - y[j])"},
-                  alternatives=(("y[j]*(1 - y[j])*Sum(W[k, j]*delta[k], (k, 0, K - 1))",
+                  "Hidden unit i: a[i] = sigma(z[i]); the next layer has units k = 1..K with z_next[k] = "
+                  "sum_i W[k, i] a[i] + b[k] and error signals delta_next[k]. Write delta_i = dE/dz[i] using "
+                  "Sum(..., (k, 1, K)).",
+                  "a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 1, K))", _MLP_IDX,
+                  factors={"sigma'(z[i]) = a[i]*(1 - a[i])": "a[i]*(1 - a[i])"},
+                  alternatives=(("a[i]*(1 - a[i])*Sum(W[k, i]*delta_next[k], (k, 0, K - 1))",
                                  "(You summed from 0 to K - 1, Python style; the notes count from 1 to K.)"),),
-                  slips=(Slip("Sum(y[k]*(1 - y[k])*W[k, j]*delta[k], (k, 1, K))", "different",
-                              "The derivative belongs to unit j, not to the units k of the next layer (delta[k] "
-                              "already contains theirs): sigma'(u[j]) multiplies the whole sum."),
-                         Slip("y[j]*(1 - y[j])*Sum(W[j, k]*delta[k], (k, 1, K))", "index",
-                              "W[j, k] has its indices swapped. Weights are output-major: W[k, j] connects unit j "
+                  slips=(Slip("Sum(a[k]*(1 - a[k])*W[k, i]*delta_next[k], (k, 1, K))", "different",
+                              "The derivative belongs to unit i, not to the units k of the next layer (delta_next[k] "
+                              "already contains theirs): sigma'(z[i]) multiplies the whole sum."),
+                         Slip("a[i]*(1 - a[i])*Sum(W[i, k]*delta_next[k], (k, 1, K))", "index",
+                              "W[i, k] has its indices swapped. Weights are output-major: W[k, i] connects unit i "
                               "of this layer to unit k of the next, and the sum runs over the receiving units k. "
-                              "In matrix form this is why W appears transposed: delta = (W^T delta_next) * sigma'(u)."),),
-                  factor_hints={"index": "Weights are output-major: W[k, j] connects unit j to unit k of the next layer."}))
+                              "In matrix form this is why W appears transposed: delta = sigma'(z) * (W^T delta_next)."),),
+                  factor_hints={"index": "Weights are output-major: W[k, i] connects unit i to unit k of the next "
+                                         "layer."}))
     S.append(Step("mlp.dE_dW", "01_mlp",
-                  "u_next[k] = sum_j W[k, j] a[j] + b[k] and delta[k] = dE/du_next[k]. Write dE/dW[k, j].",
-                  "delta[k]*a[j]", _MLP_DW,
-                  slips=(Slip("delta[j]*a[k]", "index", "The indices are swapped: W[k, j] multiplies a[j] and "
-                              "feeds unit k, so its gradient is delta[k] * a[j] (dW = delta a^T)."),)))
+                  "z[i] = sum_j W[i, j] a_prev[j] + b[i] and delta[i] = dE/dz[i]. Write dE/dW[i, j].",
+                  "delta[i]*a_prev[j]", _MLP_DW,
+                  slips=(Slip("delta[j]*a_prev[i]", "index", "The indices are swapped: W[i, j] multiplies a_prev[j] "
+                              "and feeds unit i, so its gradient is delta[i] * a_prev[j] (dW = delta a_prev^T)."),)))
     S.append(Step("softmax.dyk_dxk", "03_softmax",
                   "y_k = exp(x_k) / Z with Z = sum_j exp(x_j). Write dy_k/dx_k (the case i = k) in terms of y_k.",
                   "y_k*(1 - y_k)", _SOFT_KK, in_terms_of=("y_k",),
@@ -943,9 +949,9 @@ def _steps():
                          Slip("-eta*(dL_dw + lam*w)", "different", "That is the change Delta w; the question asks "
                               "for the new value of w."))))
     S.append(Step("errata.seed000_delta_output", "01_mlp",
-                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j). For one sample with "
+                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j) (its u is our z). For one sample with "
                   "E = sum_j (t_j - y_j)^2 over the output nodes j and a sigmoid output, write the correct "
-                  "delta_j^L (use t, y for t_j, y_j).", "-2*(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
+                  "delta_j^L (use t, y, z for t_j, y_j, z_j).", "-2*(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
                   slips=(Slip("-(2/n)*(t - y)*y*(1 - y)", "factor", "That is eq. (3) as printed: its 1/n belongs to "
                               "the mean over n training samples, not to an output node; for a single sample with "
                               "a plain sum over nodes there is no 1/n."),),
