@@ -27,8 +27,8 @@ The catalogue of the course's steps is `STEPS` (key -> `Step`).
 """
 from __future__ import annotations
 
-import difflib
 import cmath
+import difflib
 import io
 import keyword
 import tokenize
@@ -36,7 +36,6 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -129,6 +128,9 @@ class Step:
     factor_hints: dict = field(default_factory=dict)  # str(ratio yours/expected) -> message
     in_terms_of: tuple = ()                           # names the prompt asks for; others accepted with a note
     alternatives: tuple = ()                          # (expression, note) also accepted
+
+    def _repr_markdown_(self):
+        return f"**{self.key}** ({self.notebook}): {_md_escape(self.prompt)}\n\nAllowed {_md_escape(self.context.known())}."
 
 
 @dataclass
@@ -562,7 +564,8 @@ def _check(answer, expected, context, values, slips, factors, factor_hints, in_t
     for slip in slips:
         if same(values.of_reference(slip.expr)):
             return DerivationCheck(False, slip.kind, slip.message, **shown)
-    kind, message, factor = _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints)
+    kind, message, factor = _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints,
+                                      alternatives)
     return DerivationCheck(False, kind, message, factor=factor, **shown)
 
 
@@ -632,7 +635,7 @@ def _constant(r):
     return len(r) >= 3 and bool(np.all(np.abs(r - r[0]) <= 1e-7 * max(1e-12, abs(r[0]))))
 
 
-def _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints):
+def _classify(a, e, valid, expr, expected_expr, context, values, factors, factor_hints, alternatives=()):
     finite = valid & np.isfinite(a)
     usable = finite & (np.abs(e) > 1e-12)
     undefined = bool(np.any(valid & ~np.isfinite(a)))
@@ -665,8 +668,9 @@ def _classify(a, e, valid, expr, expected_expr, context, values, factors, factor
             sv = values.of_expr(swapped)
         except _EvalError:
             continue
-        ok = valid & np.isfinite(sv)
-        if ok.sum() >= 3 and np.all(_close(sv, e)[ok]):
+        refs = [e] + [values.of_reference(alt) for alt, _ in alternatives]
+        if any(np.all(_close(sv, r)[valid & np.isfinite(sv)]) and (valid & np.isfinite(sv)).sum() >= 3
+               for r in refs):
             hint = factor_hints.get("index", "")
             return "index", (f"The two indices of {base} are swapped: with every {base}[., .] read with its "
                              f"indices exchanged your answer would be right. {hint}").strip(), None
