@@ -2,13 +2,17 @@
 
 All three work channel by channel on x (N, C, H, W) with a `size` x `size` window moved by
 `stride` (stride < size gives overlapping windows), and all three reuse the im2col/col2im
-pair of `backprop.conv`: the channels are folded into the batch, x -> (N*C, 1, H, W), so
-im2col gives one column per output pixel and one row per window entry
-(size*size rows in row-major window order, N*C*OH*OW columns). Pooling is then a reduction
-over the rows, and its backward pass builds a column matrix of gradients and lets col2im add
-them back; where windows overlap, a pixel collects the gradients of every window it is in.
-(Sums, for average pooling and subsampling, are taken on `window_view`, the strided view of
-the same windows that im2col copies into its matrix: the same numbers without the copy.)
+machinery of `backprop.conv`. Picture the channels folded into the batch,
+x -> (N*C, 1, H, W): im2col then gives one column per output pixel and one row per window
+entry (size*size rows in row-major window order, N*C*OH*OW columns). Pooling is a reduction
+over the rows of that matrix, and its backward pass fills a column matrix of gradients and
+lets col2im add them back; where windows overlap, a pixel collects the gradients of every
+window it is in.
+
+The code takes two shortcuts through the same machinery, for speed: the forward passes
+reduce `window_view` (the strided view of the windows that im2col copies into its matrix)
+without copying it, and max pooling's backward hands col2im's loop (`scatter_windows`) one
+row of the gradient matrix at a time instead of the whole, mostly zero, matrix.
 
 Ties in max pooling. When several entries of a window share the maximum, the FIRST one in
 row-major window order (smallest row, then smallest column; `np.argmax`) is the one that
@@ -21,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array, check_shape
-from .conv import _check_int, _geometry, col2im, im2col, window_view
+from .conv import _check_int, _geometry, col2im, scatter_windows, window_view
 
 __all__ = [
     "maxpool2d_forward", "maxpool2d_backward",
@@ -38,14 +42,6 @@ def _check_pool(x, size, stride):
     n, c = x.shape[:2]
     oh, ow = _geometry(x.shape, size, size, stride, 0)[4:]
     return x, size, stride, (n, c, oh, ow)
-
-
-def _pool_cols(x, size, stride):
-    """Validate and return (x, size, stride, cols (size*size, N*C*OH*OW), out shape)."""
-    x, size, stride, out_shape = _check_pool(x, size, stride)
-    n, c, h, w = x.shape
-    cols = im2col(x.reshape(n * c, 1, h, w), size, size, stride, 0)
-    return x, size, stride, cols, out_shape
 
 
 def _window_sums(x, size, stride):
@@ -79,25 +75,39 @@ def maxpool2d_forward(x, size=2, stride=2):
     """Maximum of each size x size window, per channel.
 
     x (N, C, H, W) -> out (N, C, OH, OW), OH = (H - size)/stride + 1 (must be exact).
-    cache = (x.shape, size, stride, argmax) with argmax (N*C*OH*OW,) the winning row of each
-    window column (0 .. size*size - 1, row-major in the window; the first maximum on ties).
+    cache = (x.shape, size, stride, argmax) with argmax (N, C, OH, OW) the position of the
+    winner in its window, p * size + q (row-major window order, the row of im2col's matrix);
+    on ties the first maximum in that order wins.
     """
-    x, size, stride, cols, out_shape = _pool_cols(x, size, stride)
-    argmax = np.argmax(cols, axis=0)
-    out = cols[argmax, np.arange(cols.shape[1])].reshape(out_shape)
+    x, size, stride, _ = _check_pool(x, size, stride)
+    windows = window_view(x, size, size, stride)
+    out = windows[..., 0, 0].copy()
+    argmax = np.zeros(out.shape, dtype=np.int16 if size * size < 2 ** 15 else np.intp)
+    better = np.empty(out.shape, dtype=bool)
+    for k in range(1, size * size):           # one whole-array pass per window entry
+        candidate = windows[..., k // size, k % size]
+        np.greater(candidate, out, out=better)  # strictly: an equal later entry never wins
+        np.copyto(out, candidate, where=better)
+        np.copyto(argmax, k, where=better)
     return out, (x.shape, size, stride, argmax)
 
 
 def maxpool2d_backward(dout, cache):
     """dx (N, C, H, W): each output gradient goes to the entry that won its window (first
-    maximum on ties, see the module docstring); overlapping windows add up. dout (N, C, OH, OW)."""
+    maximum on ties, see the module docstring); overlapping windows add up. dout (N, C, OH, OW).
+
+    This is col2im of the column matrix that holds dout in each window's winning row and
+    zeros elsewhere, built one window entry (one row) at a time.
+    """
     x_shape, size, stride, argmax = cache
-    n, c = x_shape[:2]
-    out_shape = (n, c) + _geometry(x_shape, size, size, stride, 0)[4:]
-    dout = _check_dout(dout, out_shape, "maxpool2d_forward")
-    dcols = np.zeros((size * size, argmax.size), dtype=dout.dtype)
-    dcols[argmax, np.arange(argmax.size)] = dout.reshape(-1)
-    return _cols_to_image(dcols, x_shape, size, stride)
+    dout = _check_dout(dout, argmax.shape, "maxpool2d_forward")
+    n, c, h, w = x_shape
+    zero = np.zeros((), dtype=dout.dtype)
+
+    def row(p, q):
+        return np.where(argmax == p * size + q, dout, zero).reshape(1, n * c, *argmax.shape[2:])
+
+    return scatter_windows(row, (n * c, 1, h, w), size, size, stride, 0, dout.dtype).reshape(x_shape)
 
 
 # --------------------------------------------------------------------------- average pooling
