@@ -5,7 +5,8 @@ import pytest
 
 from backprop import conv2d_backward, conv2d_forward
 from backprop.conv import (
-    col2im, conv2d_naive_backward, conv2d_naive_forward, conv_output_size, im2col,
+    col2im, conv2d_naive_backward, conv2d_naive_forward, conv_output_size, im2col, scatter_windows,
+    window_view,
 )
 from backprop.gradcheck import GradientCheckError, check_gradients
 
@@ -324,3 +325,23 @@ def test_against_torch_autograd(cfg):
     np.testing.assert_allclose(out, ot.detach().numpy(), rtol=1e-10, atol=1e-12)
     for ours, theirs in ((dx, xt), (dW, Wt), (db, bt)):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_window_view_is_im2col_without_the_copy():
+    x, W, _, s, p, _ = make_case(CONFIGS[5], 0)
+    kh, kw = W.shape[2:]
+    view = window_view(x, kh, kw, s, p)                  # (N, C, OH, OW, KH, KW)
+    n, c, oh, ow = view.shape[:4]
+    cols = view.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
+    np.testing.assert_array_equal(cols, im2col(x, kh, kw, s, p))
+
+
+def test_scatter_windows_row_by_row_equals_col2im():
+    x, W, _, s, p, _ = make_case(CONFIGS[3], 1)
+    kh, kw = W.shape[2:]
+    cols = np.random.default_rng(0).standard_normal(im2col(x, kh, kw, s, p).shape)
+    n, c = x.shape[:2]
+    blocks = cols.reshape(c, kh, kw, n, -1)
+    oh, ow = conv_output_size(x.shape[2], kh, s, p), conv_output_size(x.shape[3], kw, s, p)
+    dx = scatter_windows(lambda a, b: blocks[:, a, b].reshape(c, n, oh, ow), x.shape, kh, kw, s, p)
+    np.testing.assert_allclose(dx, col2im(cols, x.shape, kh, kw, s, p), rtol=1e-14)
