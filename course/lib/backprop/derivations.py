@@ -188,7 +188,7 @@ def _md_escape(text):
 def parse_answer(answer, context: Context):
     """Return the SymPy expression for `answer` in `context`, or raise _Invalid with a clear message."""
     if answer is None:
-        raise _Invalid("No answer yet: replace None with your expression, as a string such as \"-(t - y)\".")
+        raise _Invalid("No answer yet: replace None with your expression, written as a string in quotes.")
     if isinstance(answer, bool) or not isinstance(answer, (str, int, float, sp.Basic)):
         raise _Invalid(f"Expected your expression as a string (or a SymPy expression); got {type(answer).__name__}: "
                        f"{_short(repr(answer))}.")
@@ -203,12 +203,12 @@ def parse_answer(answer, context: Context):
         text = text.replace(k, v)
     text = " ".join(text.split())  # newlines and tabs become spaces
     if not text:
-        raise _Invalid("Your answer is an empty string: write the expression, e.g. \"-(t - y)\".")
+        raise _Invalid("Your answer is an empty string: write your expression between the quotes.")
     if len(text) > MAX_CHARS:
         raise _Invalid(f"Your answer is {len(text)} characters long; a derivation step fits in {MAX_CHARS}. "
                        "Simplify it before submitting.")
     if "=" in text:
-        raise _Invalid("Write only the right-hand side, without '=' (e.g. \"-(t - y)\", not \"dE/dy = -(t - y)\").")
+        raise _Invalid("Write only the right-hand side, without '=' (e.g. \"2*x\", not \"d/dx x**2 = 2*x\").")
     _check_tokens(text, context)
     local = {**FUNCTIONS, **context.names}
     try:
