@@ -315,3 +315,15 @@ def test_nothing_is_written_to_stderr(capsys):
         check_step(key, step.expected)
         check_step(key, "1/(y - y)" if "y" in step.context.names else "0")
     assert capsys.readouterr().err == ""
+
+
+def test_catalogue_is_read_only():
+    with pytest.raises(TypeError):
+        STEPS["mlp.dE_dy.half"] = STEPS["mlp.dE_dy.sum"]
+    with pytest.raises(AttributeError):
+        STEPS["mlp.dE_dy.half"].expected = "y"
+
+
+def test_bad_options_do_not_raise():
+    assert check_step("mlp.dE_dy.half", "y - t", n_points=0).ok
+    assert check_step("mlp.dE_dy.half", "y - t", seed="x").kind == "invalid"

@@ -36,6 +36,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
@@ -114,7 +115,7 @@ class Slip:
     message: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     """One derivation step of the course: prompt, expected expression, symbols and known slips."""
 
@@ -482,6 +483,7 @@ def check_derivation(answer, expected, context: Context | None = None, *, slips=
     """
     context = context or DEFAULT_CONTEXT
     try:
+        n_points = max(6, min(int(n_points), 200))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             values = _ValueSource(context, seed, n_points, step)
@@ -994,4 +996,4 @@ def _steps():
     return {s.key: s for s in S}
 
 
-STEPS: dict = _steps()
+STEPS = MappingProxyType(_steps())  # read-only: a notebook cannot rewrite the expected answers
