@@ -31,6 +31,11 @@ stride and padding.
 of a column matrix is added back to the input pixel it was copied from, so pixels shared by
 overlapping windows accumulate the sum of their gradients. Padding entries are dropped.
 Max pooling, average pooling and LeNet-5's subsampling (backprop.pool) use the same pair.
+
+Two pieces of the pair are public for speed-minded callers: `window_view` is the strided view
+of all windows that im2col copies (a reduction over it needs no copy), and `scatter_windows`
+is col2im's loop over the KH*KW kernel offsets, fed one offset's rows at a time, so a backward
+pass need not store a whole column matrix (conv2d_backward's dx and max pooling do this).
 """
 from __future__ import annotations
 
