@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,25 +99,38 @@ def html_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
+def pipeline():
     if not NOTEBOOKS:
         pytest.skip("no notebooks in solutions/")
-    root = make_course_copy(tmp_path_factory.mktemp("pipeline"))
+    # Not pytest's tmp_path: other pytest runs on the machine rotate those folders away.
+    work = Path(tempfile.mkdtemp(prefix="backprop-pipeline-"))
+    try:
+        yield run_pipeline(make_course_copy(work / "course"))
+    finally:
+        if os.environ.get("BACKPROP_KEEP_PIPELINE"):
+            print(f"pipeline folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_pipeline(root: Path) -> dict:
     timings = {}
     t0 = time.perf_counter()
     rel = run_script(root, "release.py")
     timings["release"] = time.perf_counter() - t0
-    assert rel.returncode == 0, rel.stdout + rel.stderr
+    released = {a for a in ASSIGNMENTS if any((root / "course" / a).glob("*.ipynb"))}
+    release_log = rel.stdout + rel.stderr[-3000:]
 
     submitted = root / "autograder" / "submitted"
-    students = {"instructor": {}, "blank": {}}
     problems = {}
     for assignment, path in NOTEBOOKS:
+        if assignment not in released:
+            continue
         for who, src in (("instructor", path), ("blank", root / "course" / assignment / path.name)):
             dest = submitted / who / assignment
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / path.name)
-    packed = pack(CASES)
+    packed = pack([c for c in CASES if c.notebook in released])
     placement = {}
     for k, plan in enumerate(packed, start=1):
         who = f"wrong_{k}"
@@ -159,8 +173,23 @@ def pipeline(tmp_path_factory):
                                                  for nb in sub.notebooks for g in nb.grades}
     print(f"\npipeline timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
           + f"; {len(packed)} wrong students for {len(CASES)} cases")
-    return dict(root=root, grade=grade, feedback=fb, scores=scores, students=student_ids,
-                placement=placement, problems=problems, timings=timings)
+    return dict(root=root, grade=grade, feedback=fb, scores=scores, students=student_ids, released=released,
+                release_log=release_log, placement=placement, problems=problems, timings=timings)
+
+
+def require_released(pipeline, assignment):
+    if assignment not in pipeline["released"]:
+        lines = [l for l in pipeline["release_log"].splitlines() if assignment in l] or [pipeline["release_log"]]
+        pytest.fail(f"release.py could not release {assignment}:\n" + "\n".join(lines))
+
+
+def scores_of(pipeline, student, assignment) -> dict:
+    key = (student, assignment)
+    if key not in pipeline["scores"]:
+        log = pipeline["grade"].stdout + pipeline["grade"].stderr[-4000:]
+        lines = [l for l in log.splitlines() if assignment in l or "PROBLEM" in l or "rror" in l]
+        pytest.fail(f"{student}/{assignment} was not graded:\n" + "\n".join(lines[-40:]))
+    return pipeline["scores"][key]
 
 
 def autograded_cells(root: Path, student: str, assignment: str) -> dict:
@@ -169,7 +198,8 @@ def autograded_cells(root: Path, student: str, assignment: str) -> dict:
     return {grade_id(c): c for nb in nbs for c in read_notebook(nb)["cells"] if grade_id(c)}
 
 
-def test_autograde_and_feedback_ran(pipeline):
+def test_release_autograde_and_feedback_ran(pipeline):
+    assert pipeline["released"] == set(ASSIGNMENTS), pipeline["release_log"]
     assert pipeline["grade"].returncode == 0, pipeline["grade"].stdout + pipeline["grade"].stderr[-3000:]
     assert pipeline["feedback"].returncode == 0, pipeline["feedback"].stdout + pipeline["feedback"].stderr[-3000:]
 
@@ -181,7 +211,8 @@ def test_students_added_from_submitted_folders(pipeline):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_instructor_gets_full_marks(pipeline, assignment):
-    scores = pipeline["scores"][("instructor", assignment)]
+    require_released(pipeline, assignment)
+    scores = scores_of(pipeline, "instructor", assignment)
     expected = {}
     for a, path in NOTEBOOKS:
         if a == assignment:
@@ -197,7 +228,8 @@ def test_instructor_gets_full_marks(pipeline, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_blank_submission_scores_zero(pipeline, assignment):
-    scores = pipeline["scores"][("blank", assignment)]
+    require_released(pipeline, assignment)
+    scores = scores_of(pipeline, "blank", assignment)
     cells = autograded_cells(pipeline["root"], "blank", assignment)
     tests = {g for a, p in NOTEBOOKS if a == assignment for g in graded_cells(read_notebook(p))}
     earned = {g: scores[g] for g in tests if scores[g][0] != 0}
@@ -209,9 +241,10 @@ def test_blank_submission_scores_zero(pipeline, assignment):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_wrong_submission_loses_exactly_its_points(pipeline, case):
+    require_released(pipeline, case.notebook)
     assert case not in pipeline["problems"], pipeline["problems"].get(case)
     who, assignment, _, together = pipeline["placement"][case]
-    scores = pipeline["scores"][(who, assignment)]
+    scores = scores_of(pipeline, who, assignment)
     failing = set().union(*(set(c.fails) for c in together))
     unknown = set(case.fails) - set(scores)
     assert not unknown, f"{case.id}: no graded cells {unknown} in {assignment}"
@@ -227,6 +260,7 @@ def test_wrong_submission_loses_exactly_its_points(pipeline, case):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_shows_diagnosis_and_hides_hidden_tests(pipeline, assignment):
+    require_released(pipeline, assignment)
     root = pipeline["root"]
     hidden_lines, visible = set(), []
     for a, path in NOTEBOOKS:
