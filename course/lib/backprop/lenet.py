@@ -130,8 +130,9 @@ def init_lenet5(seed: int = 0, variant: str = "classic", output: str = "softmax"
     classic: weights uniform in +-2.4 / sqrt(fan_in) (fan_in = inputs of one unit; for C3 the
       number of connected S2 maps times 25), biases 0, subsampling coefficients 1/4 (so S2 and
       S4 start as average pooling). The paper draws in +-2.4 / fan_in; with the scaled tanh that
-      starts deep layers with very small signals, so we use the square root, which keeps the
-      spread of every pre-activation near 1 (LeCun et al.'s "Efficient BackProp" advice).
+      starts deep layers with very small signals, so we use the square root, which keeps every
+      pre-activation's spread of the order of its inputs' (std about 1.4 times theirs; the
+      advice of LeCun et al.'s "Efficient BackProp"). Training on the course's digits starts fast.
     modern: He initialisation, normal with std sqrt(2 / fan_in), biases 0.
     Unconnected C3 kernels are set to 0 (they are never used and never get a gradient).
     """

@@ -15,7 +15,7 @@ without copying it, and max pooling's backward hands col2im's loop (`scatter_win
 row of the gradient matrix at a time instead of the whole, mostly zero, matrix.
 
 Ties in max pooling. When several entries of a window share the maximum, the FIRST one in
-row-major window order (smallest row, then smallest column; `np.argmax`) is the one that
+row-major window order (smallest row, then smallest column; what np.argmax picks) is the one that
 was "selected" and receives the whole gradient; the others get zero. Any split of the
 gradient among the tied entries is a valid subgradient; this is the rule of most libraries.
 A finite difference across a tie measures neither, so the gradient checker skips such entries.
