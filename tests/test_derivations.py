@@ -327,3 +327,10 @@ def test_catalogue_is_read_only():
 def test_bad_options_do_not_raise():
     assert check_step("mlp.dE_dy.half", "y - t", n_points=0).ok
     assert check_step("mlp.dE_dy.half", "y - t", seed="x").kind == "invalid"
+
+
+def test_sympy_objects_with_unavailable_functions_or_huge_numbers():
+    y = sp.Symbol("y")
+    assert "sin is not available" in check_step("mlp.dE_dy.half", sp.sin(y)).message
+    assert "exponent" in check_step("mlp.dE_dy.half", sp.Pow(2, 10**10, evaluate=False)).message
+    assert "comment" in check_step("mlp.dE_dy.half", "y - t  # my answer").message

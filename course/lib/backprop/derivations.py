@@ -198,7 +198,9 @@ def parse_answer(answer, context: Context):
     if isinstance(answer, (int, float)):
         return sp.nsimplify(answer) if isinstance(answer, float) and np.isfinite(answer) else sp.sympify(answer)
     if isinstance(answer, sp.Basic):
-        return _adopt(answer, context)
+        expr = _adopt(answer, context)
+        _check_numbers(expr)
+        return expr
     text = answer
     for k, v in _UNICODE.items():
         text = text.replace(k, v)
@@ -254,6 +256,8 @@ def _check_tokens(text, context):
                 raise _Invalid(f"The number {_short(tok.string)} is not allowed here: use ordinary real numbers.")
         elif tok.type == tokenize.OP and tok.string in _OPS:
             continue
+        elif tok.type == tokenize.COMMENT:
+            raise _Invalid("A comment (#) cannot go inside the answer string: put it after the closing quote.")
         elif tok.type == tokenize.STRING or "'" in tok.string or '"' in tok.string:
             raise _Invalid("A quote or prime (') cannot be parsed: write the derivative out as an expression "
                            "(sigma'(u) and f'(z) are not valid input; use what they equal).")
@@ -312,6 +316,10 @@ def _adopt(expr, context):
         if isinstance(target, IndexedBase):
             target = target.label
         mapping[s] = target
+    allowed = {v for v in FUNCTIONS.values() if isinstance(v, type)}
+    for f in expr.atoms(sp.Function):
+        if type(f) not in allowed and not isinstance(f, sp.core.function.AppliedUndef):
+            raise _Invalid(f"The function {type(f).__name__} is not available here. Known {context.known()}.")
     for f in expr.atoms(sp.core.function.AppliedUndef):
         if not callable(known.get(type(f).__name__)) or isinstance(known.get(type(f).__name__), sp.Basic):
             raise _Invalid(f"Unknown function '{type(f).__name__}'. Known {context.known()}.")
