@@ -239,7 +239,7 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
                       label="model |f'''| h²/6 + eps|f|/h")
         for (h, e), c in ((d["best_forward"], "C0"), (d["best_central"], "C1")):
             ax.plot([h], [e], "o", color=c, ms=8)
-        ax.axvline(d["checker_h"], color="k", ls=":", label=f"checker's step {d['checker_h']:.0e}")
+        ax.axvline(d["checker_h"], color="k", ls=":", label=f"checker's step {d['checker_h']:.2g}")
         ax.set_ylim(1e-17, 1e2)
         ax.set_xlabel("step h")
         ax.set_ylabel("|estimate - f'(x)|")
@@ -250,7 +250,7 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
         (hf, ef), (hc, ec) = d["best_forward"], d["best_central"]
         i = int(np.argmin(np.abs(np.log(d["h"] / d["checker_h"]))))
         return (f"best h: forward {hf:.1e} (error {ef:.1e}), central {hc:.1e} (error {ec:.1e}). "
-                f"At the checker's step {d['checker_h']:.0e} the central error is {d['central'][i]:.1e}. "
+                f"At the checker's step {d['checker_h']:.2g} the central error is {d['central'][i]:.1e}. "
                 f"Theory: forward best near sqrt(eps) = {np.sqrt(explore.EPS):.0e}, "
                 f"central near cbrt(eps) = {np.cbrt(explore.EPS):.0e}.")
 
