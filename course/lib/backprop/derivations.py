@@ -595,13 +595,13 @@ def _correct(expr, expected_expr, context, in_terms_of, n, shown, note):
     return DerivationCheck(True, "ok", message, method=method, **shown)
 
 
-def _tame(expr, max_ops=60):
+def _tame(expr, max_ops=60, max_int=24):
     """True when SymPy's simplify/factor can be trusted to finish quickly on `expr`: small, exact,
     small integers only (factor reads exp(1000000) as a polynomial of degree 10^6), small powers."""
     if expr.has(sp.Sum, Indexed) or expr.atoms(sp.Float) or sp.count_ops(expr) > max_ops:
         return False
     for r in expr.atoms(sp.Rational):
-        if abs(r.p) > 24 or r.q > 24:
+        if abs(r.p) > max_int or r.q > max_int:
             return False
     return True
 
@@ -612,7 +612,8 @@ def _symbolically_equal(a, b):
         return True
     if not _tame(d, 80):
         return False
-    for simplify in (sp.expand, lambda x: sp.cancel(sp.together(x)), sp.simplify):
+    for simplify in (sp.expand, lambda x: sp.cancel(sp.together(x)),
+                     lambda x: sp.cancel(sp.together(x.rewrite(sp.exp))), sp.simplify):
         try:
             if simplify(d) == 0:
                 return True
@@ -624,7 +625,7 @@ def _symbolically_equal(a, b):
 def _display_diff(expr, expected_expr):
     d = expr - expected_expr
     candidates = [d]
-    if _tame(d):
+    if _tame(d, 40, 12):
         for tidy in (sp.expand, sp.factor):
             try:
                 candidates.append(tidy(d))
