@@ -226,6 +226,7 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
         d["best_forward"] = explore.best_step(d["h"], d["forward"])
         d["best_central"] = explore.best_step(d["h"], d["central"])
         d["checker_h"] = explore.checker_default_step() * max(1.0, abs(x))
+        d["checker_error"] = float(explore.finite_difference_errors(name, x, hs=[d["checker_h"]])["central"][0])
         return d
 
     def draw(fig, d, v):
@@ -248,9 +249,8 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
 
     def describe(d, v):
         (hf, ef), (hc, ec) = d["best_forward"], d["best_central"]
-        i = int(np.argmin(np.abs(np.log(d["h"] / d["checker_h"]))))
         return (f"best h: forward {hf:.1e} (error {ef:.1e}), central {hc:.1e} (error {ec:.1e}). "
-                f"At the checker's step {d['checker_h']:.2g} the central error is {d['central'][i]:.1e}. "
+                f"At the checker's step {d['checker_h']:.2g} the central error is {d['checker_error']:.1e}. "
                 f"Theory: forward best near sqrt(eps) = {np.sqrt(explore.EPS):.0e}, "
                 f"central near cbrt(eps) = {np.cbrt(explore.EPS):.0e}.")
 
