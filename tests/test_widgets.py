@@ -272,6 +272,7 @@ def test_fd_explorer_marks_the_checkers_step():
     assert len(e.axes[0].lines) == n_lines - 2
     e.controls["x"].value = 2.0  # the step scales with |x|
     assert e.last_data["checker_h"] == pytest.approx(2 * DEFAULT_STEP)
+    assert 0 < e.last_data["checker_error"] < 1e-8  # the checker's step is close to the best one
 
 
 def test_gradient_flow_explorer_depth_changes_the_plot():
