@@ -386,7 +386,7 @@ def _fmt_shape(shape) -> str:
 
 
 def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed, title,
-             ok_note="All gradients agree with finite differences."):
+             ok_note="All gradients agree with finite differences.", head="gradient"):
     """Inspect the returned gradients, check the usable ones with check_gradients, report.
 
     f: called as f(**arrays) (scalar, or array when dout is given); arrays: name -> float64 array;
@@ -429,14 +429,14 @@ def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed,
             report = check_gradients(f_labels, by_label, analytic, dout=dout, layout=layout, batch_size=batch_size,
                                      rtol=rtol, seed=seed, raise_on_failure=False)
     return _report_and_raise(title, labels, labels, {label_of[g]: shapes[g] for g in names},
-                             {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note)
+                             {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note, head)
 
 
 def _prefixed(label, message):
     return message if message.startswith(label + " ") else f"{label}: {message}"
 
 
-def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note):
+def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note, head="gradient"):
     """Print the per-tensor table; raise the right GradingError if anything is wrong."""
     rows = []
     for name, label in zip(names, labels):
@@ -451,7 +451,7 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
                 extra = f", sampled {r.checked} entries + {r.directions} directions" + extra
             rows.append((label, _fmt_shape(shapes[name]), f"{r.max_rel_error:.1e}", status + extra))
     print(f"{title} (seed {seed})")
-    head = ("gradient", "shape", "rel. error", "result")
+    head = (head, "shape", "rel. error", "result")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
     line = lambda r: "  ".join(str(v).ljust(w) if i != 2 else str(v).rjust(w)  # noqa: E731
                                for i, (v, w) in enumerate(zip(r, widths)))
@@ -608,7 +608,7 @@ def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4),
     result = call_student(student_df, arg, name=fname, block=block, allow=allow, also=also)
     return _compare(lambda u: np.sum(f(u)), {"u": x}, {"u": result}, (fname,), dout=None, layout=None,
                     batch_size=None, rtol=rtol, seed=seed, title=f"{fname}: derivative against central differences",
-                    ok_note="The derivative agrees with finite differences.")
+                    ok_note="The derivative agrees with finite differences.", head="derivative")
 
 
 def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, atol: float = 0.0,
