@@ -334,3 +334,13 @@ def test_sympy_objects_with_unavailable_functions_or_huge_numbers():
     assert "sin is not available" in check_step("mlp.dE_dy.half", sp.sin(y)).message
     assert "exponent" in check_step("mlp.dE_dy.half", sp.Pow(2, 10**10, evaluate=False)).message
     assert "comment" in check_step("mlp.dE_dy.half", "y - t  # my answer").message
+
+
+def test_undefined_answers_and_nested_sums():
+    result = check_step("mlp.dE_dy.half", "1/(y - y)")
+    assert result.kind == "different" and "undefined" in result.message
+    # an inner limit that depends on the outer summation index
+    assert check_derivation("Sum(Sum(W[i, k], (k, 1, i)), (i, 1, K))",
+                            "Sum(Sum(W[i, k], (i, k, K)), (k, 1, K))").ok
+    assert not check_derivation("Sum(Sum(W[i, k], (k, 1, i)), (i, 1, K))",
+                                "Sum(Sum(W[i, k], (i, 1, k)), (k, 1, K))").ok

@@ -410,7 +410,9 @@ def _whole(value, what):
 def _num(e, env, entry):
     """Evaluate a SymPy tree with Python complex arithmetic (fast; never builds new SymPy objects)."""
     if e.is_Number or isinstance(e, sp.NumberSymbol):
-        return complex(e)
+        return complex(e) if e.is_finite else complex("nan")
+    if e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return complex("nan")
     if isinstance(e, sp.Symbol):
         if e not in env:
             raise _EvalError(f"it contains {e}, which has no value here (a summation index used outside its Sum?)")
@@ -442,7 +444,7 @@ def _num(e, env, entry):
 def _num_sum(term, limits, env, entry):
     if not limits:
         return _num(term, env, entry)
-    (var, lo, hi), rest = limits[0], limits[1:]
+    (var, lo, hi), rest = limits[-1], limits[:-1]  # SymPy lists the innermost limit first
     lo = _whole(_num(lo, env, entry), "a lower sum limit")
     hi = _whole(_num(hi, env, entry), "an upper sum limit")
     if hi - lo > 200:
@@ -459,7 +461,7 @@ def _value_at(expr, context, seed, point):
     env.update((s, complex(v)) for s, v in floats.items())
     try:
         return _num(expr, env, lambda name, idx: _entry(context, seed, p, name, idx))
-    except (OverflowError, ZeroDivisionError, ValueError):
+    except (OverflowError, ZeroDivisionError, ValueError, TypeError):
         return complex("nan")
 
 
