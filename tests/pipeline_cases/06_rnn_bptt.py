@@ -25,6 +25,8 @@ CASES = [
     ("clip_by_global_norm", "return {name: g * factor for name, g in grads.items()}, norm",
      "return {name: g * min(1.0, max_norm / np.linalg.norm(g)) for name, g in grads.items()}, norm",
      ["test_clip_by_global_norm"], ["same factor"]),
+    # The one-unit derivation with f'(z_{k+1}) instead of f'(z_k): the derivative taken at the wrong step.
+    ("delta_recursion_scalar", "(1 - h_k**2)", "(1 - h_next**2)", ["test_delta_recursion_scalar"], ["f'(z_{k+1})"]),
     # The derivation step with the indices of Wh swapped (W instead of W^T).
     ("delta_recursion", "Wh[j, i]", "Wh[i, j]", ["test_delta_recursion"], ["swapped"]),
     # Calling the library's BPTT instead of writing it earns nothing.
