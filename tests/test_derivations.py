@@ -344,3 +344,10 @@ def test_undefined_answers_and_nested_sums():
                             "Sum(Sum(W[i, k], (i, k, K)), (k, 1, K))").ok
     assert not check_derivation("Sum(Sum(W[i, k], (k, 1, i)), (i, 1, K))",
                                 "Sum(Sum(W[i, k], (i, 1, k)), (k, 1, K))").ok
+
+
+def test_a_malformed_expected_expression_is_the_authors_error():
+    with pytest.raises(ValueError, match="bad reference expression"):
+        check_derivation("x", "x +* w")
+    with pytest.raises(ValueError, match="Unknown symbol"):
+        check_derivation("x", "nonsense")

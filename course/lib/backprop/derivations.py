@@ -483,7 +483,8 @@ def check_derivation(answer, expected, context: Context | None = None, *, slips=
                      step=None) -> DerivationCheck:
     """Compare `answer` (string or SymPy expression) with `expected` in `context`; never raises.
 
-    expected      string (parsed in `context`) or SymPy expression
+    expected      string (parsed in `context`) or SymPy expression; if it is malformed, ValueError
+                  (the only exception raised: it is the author's mistake, not the student's)
     context       a `Context`; default: the course's generic symbols (t, y, u, n, x, w, ...)
     slips         known wrong answers (`Slip`) recognised first, with their own messages
     factors       {label: expression}: named factors whose absence is reported as missing_factor
@@ -492,12 +493,15 @@ def check_derivation(answer, expected, context: Context | None = None, *, slips=
     alternatives  ((expression, note), ...) other forms also accepted
     """
     context = context or DEFAULT_CONTEXT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected_expr = _reference(expected, context)  # an error here is the instructor's: it raises
     try:
         n_points = max(6, min(int(n_points), 200))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             values = _ValueSource(context, seed, n_points, step)
-            return _check(answer, expected, context, values, tuple(slips), dict(factors or {}),
+            return _check(answer, expected, expected_expr, context, values, tuple(slips), dict(factors or {}),
                           dict(factor_hints or {}), tuple(in_terms_of), tuple(alternatives), step)
     except _Invalid as exc:
         return DerivationCheck(False, "invalid", str(exc), step=step)
@@ -525,7 +529,7 @@ class _ValueSource:
         return _values(_to_base(expr, self.context), self.context, self.seed, self.n)
 
     def of_reference(self, text):
-        if self.step in STEPS and isinstance(text, str):
+        if isinstance(text, str) and self.step in STEPS and STEPS[self.step].context is self.context:
             return _step_values(self.step, text, self.seed, self.n)
         return self.of_expr(_reference(text, self.context))
 
@@ -550,9 +554,9 @@ def _step_values(key, text, seed, n):
     return _values(_to_base(_reference(text, context), context), context, seed, n)
 
 
-def _check(answer, expected, context, values, slips, factors, factor_hints, in_terms_of, alternatives, step):
+def _check(answer, expected, expected_expr, context, values, slips, factors, factor_hints, in_terms_of,
+           alternatives, step):
     expr = parse_answer(answer, context)
-    expected_expr = _reference(expected, context)
     shown = dict(latex=sp.latex(expr), text=sp.sstr(expr), step=step)
     try:
         a = values.of_expr(expr)
