@@ -8,10 +8,10 @@ JOBS ?= 2
 ASSIGNMENT ?=
 NBGRADER := cd autograder && ../$(VENV)/bin/nbgrader
 
-# Two pytest workers on two cores: one BLAS thread each, or small matrix products fight for cores.
-export OPENBLAS_NUM_THREADS ?= 1
-export OMP_NUM_THREADS ?= 1
-export MKL_NUM_THREADS ?= 1
+# Parallel test workers and grading jobs: one BLAS thread each, or small matrix products fight for cores.
+test test-fast autograde: export OPENBLAS_NUM_THREADS = 1
+test test-fast autograde: export OMP_NUM_THREADS = 1
+test test-fast autograde: export MKL_NUM_THREADS = 1
 
 # jupyter refuses to run as root without --allow-root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
