@@ -262,6 +262,17 @@ def test_activation_explorer_data_and_kink_message():
     np.testing.assert_allclose(curves[0].get_ydata(), e.last_data["dy"])  # what is drawn is the data
 
 
+def test_fd_explorer_step_slider():
+    e = widgets.finite_difference_explorer(function="exp(x)", x=1.0, h=1e-2)
+    at = e.last_data["at_h"]
+    assert at["forward"] == pytest.approx(abs((np.exp(1.01) - np.e) / 0.01 - np.e))
+    assert at["central"] == pytest.approx(abs((np.exp(1.01) - np.exp(0.99)) / 0.02 - np.e))
+    e.controls["h"].value = 1e-12  # rounding dominates: the forward error is far above its best
+    assert e.last_data["at_h"]["h"] == pytest.approx(1e-12)
+    assert e.last_data["at_h"]["forward"] > 100 * e.last_data["best_forward"][1]
+    assert "1.0e-12" in e.readout.value
+
+
 def test_fd_explorer_marks_the_checkers_step():
     e = widgets.finite_difference_explorer()
     ax = e.axes[0]

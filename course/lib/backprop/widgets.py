@@ -205,28 +205,33 @@ def activation_explorer(activation: str = "tanh", point: float = 1.0) -> Explore
 
 
 # ------------------------------------------------------------------------------ 2. step size h
-def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Explorer:
+def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0, h: float = 1e-3) -> Explorer:
     """Error of forward and central differences against the step h, on a log-log plot.
 
     Large h: truncation error (slope 1 for forward, 2 for central). Small h: rounding error
-    eps |f| / h takes over. The best h sits where they cross; the dotted line is the
-    gradient checker's default step.
+    eps |f| / h takes over. The best h sits where they cross (dots); the dotted line is the
+    gradient checker's default step, the red line the step chosen with the slider, whose two
+    errors the readout prints.
     """
     w = _widgets()
     controls = {
         "name": w.Dropdown(options=list(explore.FD_FUNCTIONS), value=function, description="function",
                            style=_WIDE),
+        "h": w.FloatLogSlider(value=h, base=10, min=-16, max=0, step=0.25, description="step h",
+                              readout_format=".1e", continuous_update=False, style=_WIDE),
         "x": w.FloatSlider(value=x, min=-3.0, max=3.0, step=0.1, description="point x",
                            continuous_update=False, style=_WIDE),
         "model": w.Checkbox(value=True, description="show error model"),
     }
 
-    def compute(name, x, model):
+    def compute(name, h, x, model):
         d = explore.finite_difference_errors(name, x)
         d["best_forward"] = explore.best_step(d["h"], d["forward"])
         d["best_central"] = explore.best_step(d["h"], d["central"])
         d["checker_h"] = explore.checker_default_step() * max(1.0, abs(x))
         d["checker_error"] = float(explore.finite_difference_errors(name, x, hs=[d["checker_h"]])["central"][0])
+        at_h = explore.finite_difference_errors(name, x, hs=[h])
+        d["at_h"] = {"h": float(h), "forward": float(at_h["forward"][0]), "central": float(at_h["central"][0])}
         return d
 
     def draw(fig, d, v):
@@ -241,6 +246,9 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
         for (h, e), c in ((d["best_forward"], "C0"), (d["best_central"], "C1")):
             ax.plot([h], [e], "o", color=c, ms=8)
         ax.axvline(d["checker_h"], color="k", ls=":", label=f"checker's step {d['checker_h']:.2g}")
+        at = d["at_h"]
+        ax.axvline(at["h"], color="C3", lw=1.2, label=f"your step {at['h']:.1e}")
+        ax.plot([at["h"], at["h"]], [at["forward"], at["central"]], "s", color="C3", ms=6)
         ax.set_ylim(1e-17, 1e2)
         ax.set_xlabel("step h")
         ax.set_ylabel("|estimate - f'(x)|")
@@ -248,8 +256,10 @@ def finite_difference_explorer(function: str = "exp(x)", x: float = 1.0) -> Expl
         ax.legend(loc="lower left", fontsize=8)
 
     def describe(d, v):
-        (hf, ef), (hc, ec) = d["best_forward"], d["best_central"]
-        return (f"best h: forward {hf:.1e} (error {ef:.1e}), central {hc:.1e} (error {ec:.1e}). "
+        (hf, ef), (hc, ec), at = d["best_forward"], d["best_central"], d["at_h"]
+        return (f"at your step h = {at['h']:.1e}: forward error {at['forward']:.1e}, "
+                f"central error {at['central']:.1e}.<br>"
+                f"best h: forward {hf:.1e} (error {ef:.1e}), central {hc:.1e} (error {ec:.1e}). "
                 f"At the checker's step {d['checker_h']:.2g} the central error is {d['checker_error']:.1e}. "
                 f"Theory: forward best near sqrt(eps) = {np.sqrt(explore.EPS):.0e}, "
                 f"central near cbrt(eps) = {np.cbrt(explore.EPS):.0e}.")
