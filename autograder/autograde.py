@@ -55,6 +55,19 @@ def _grade_one(args) -> tuple[str, str, bool, str, float]:
     return student, assignment, bool(result.get("success")), short_error(result), time.perf_counter() - start
 
 
+def unreadable(root: Path, pairs) -> dict:
+    """(student, assignment) -> reasons, for submissions whose notebooks are missing, renamed or damaged."""
+    from sandbox import submission_problems
+
+    out = {}
+    for s, a in pairs:
+        expected = sorted(p.name for p in (Path(root) / "solutions" / a).glob("*.ipynb"))
+        reasons = submission_problems(Path(root) / "autograder" / "submitted" / s / a, expected)
+        if reasons:
+            out[(s, a)] = reasons
+    return out
+
+
 def scores(root: Path, pairs) -> dict:
     """(student, assignment) -> (score, max_score) from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -83,7 +96,9 @@ def autograde(root: Path = REPO, jobs: int = 2, assignment: str | None = None, s
     if not pairs:
         return [], problems + ["no submissions found in autograder/submitted/<student>/<assignment>/"]
     problems += register(root, sorted({a for _, a in pairs}))
-    tasks = [(str(root), s, a) for s, a in pairs]
+    broken = unreadable(root, pairs)   # renamed, missing or damaged notebooks: reported, not graded
+    problems += [f"{s}/{a}: NOT GRADED: {reason}" for (s, a), reasons in broken.items() for reason in reasons]
+    tasks = [(str(root), s, a) for s, a in pairs if (s, a) not in broken]
     if jobs <= 1 or len(tasks) == 1:
         results = [_grade_one(t) for t in tasks]
     else:
@@ -98,6 +113,8 @@ def autograde(root: Path = REPO, jobs: int = 2, assignment: str | None = None, s
             got, total = table[(s, a)]
             shown = "FAILED" if not ok or got is None else f"{got:g} / {total:g}"
             print(f"{s:<20} {a:<24} {shown:>12}  {secs:.1f}s")
+        for s, a in broken:
+            print(f"{s:<20} {a:<24} {'NOT GRADED':>12}  (see PROBLEM below)")
     return results, problems
 
 

@@ -56,3 +56,19 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Hostile submissions (autograder/sandbox.py): each kernel runs under a memory limit; a kernel that
+# dies (os._exit, segfault, memory) is restarted and the rest of the notebook still graded; before
+# each graded test cell the checker, numpy and builtins are restored; stderr in graded cells does
+# not zero them; output per cell is capped; edited or deleted test cells are restored with a note.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute, OverwriteCells  # noqa: E402
+from sandbox import GuardedExecute, RestoreLockedCells  # noqa: E402
+
+_defaults = Autograde.class_traits()
+c.Autograde.sanitize_preprocessors = [RestoreLockedCells if p is OverwriteCells else p
+                                      for p in _defaults["sanitize_preprocessors"].make_dynamic_default()]
+c.Autograde.autograde_preprocessors = [GuardedExecute if p is Execute else p
+                                       for p in _defaults["autograde_preprocessors"].make_dynamic_default()]
+c.GuardedExecute.memory_limit_mb = 2048
+c.LimitOutput.max_lines = 300
