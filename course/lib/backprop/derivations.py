@@ -589,7 +589,8 @@ def _correct(expr, expected_expr, context, in_terms_of, n, shown, note):
     symbolic = _symbolically_equal(_to_base(expr, context), _to_base(expected_expr, context))
     method = "symbolic" if symbolic else f"numeric ({n} random points)"
     message = "Correct" + (" (confirmed symbolically)." if symbolic else
-                           f" (equal at {n} random points; SymPy's simplification was not needed or inconclusive).")
+                           f" (equal at {n} random points; no symbolic proof: SymPy's simplification was skipped or "
+                           "inconclusive, which is normal for sums and long expressions).")
     used = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)} | \
            {i.base.label.name for i in expr.atoms(Indexed)}
     extra = sorted(used - set(in_terms_of)) if in_terms_of else []
