@@ -71,7 +71,8 @@ FUNCTIONS = {
     "cosh": sp.cosh, "sech": sp.sech, "sigma": sigma, "Sum": sp.Sum, "sum": sp.Sum,
     "KroneckerDelta": sp.KroneckerDelta, "Abs": sp.Abs, "abs": sp.Abs, "e": sp.E,
 }
-_UNICODE = {"σ": "sigma", "λ": "lam", "η": "eta", "δ": "delta", "·": "*", "×": "*", "−": "-", "–": "-", "²": "**2"}
+_UNICODE = {"σ": "sigma", "λ": "lam", "η": "eta", "δ": "delta",
+            "·": "*", "×": "*", "−": "-", "–": "-", "²": "**2"}
 _OPS = {"+", "-", "*", "/", "**", "^", "(", ")", "[", "]", ","}
 _SAFE_GLOBALS = {
     "Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational, "Add": sp.Add, "Mul": sp.Mul,
@@ -131,7 +132,8 @@ class Step:
     alternatives: tuple = ()                          # (expression, note) also accepted
 
     def _repr_markdown_(self):
-        return f"**{self.key}** ({self.notebook}): {_md_escape(self.prompt)}\n\nAllowed {_md_escape(self.context.known())}."
+        allowed = _md_escape(self.context.known())
+        return f"**{self.key}** ({self.notebook}): {_md_escape(self.prompt)}\n\nAllowed {allowed}."
 
 
 @dataclass
@@ -841,7 +843,8 @@ _RNN_IDX.names["U"] = _RNN_IDX.names["Wh"]
 _SIGMA_PRIME = {"sigma'(z) = y(1 - y)": "y*(1 - y)"}
 _SQUARE_HINT = ("A factor of 2 usually comes from the squared-error convention: with E = (1/2)(t - y)^2 the 2 "
                 "from the square cancels, with E = (t - y)^2 it stays.")
-_FACTOR_SUM = {"2": _SQUARE_HINT, "-2": _SQUARE_HINT, "-1/2": _SQUARE_HINT, "1/2": "You used E = (1/2)(t - y)^2. This convention has no 1/2: E = (t - y)^2, so the 2 that "
+_FACTOR_SUM = {"2": _SQUARE_HINT, "-2": _SQUARE_HINT, "-1/2": _SQUARE_HINT,
+               "1/2": "You used E = (1/2)(t - y)^2. This convention has no 1/2: E = (t - y)^2, so the 2 that "
                       "comes down from the square stays."}
 
 
@@ -909,7 +912,8 @@ def _steps():
                          Slip("a[i]*(1 - a[i])*Sum(W[i, k]*delta_next[k], (k, 1, K))", "index",
                               "W[i, k] has its indices swapped. Weights are output-major: W[k, i] connects unit i "
                               "of this layer to unit k of the next, and the sum runs over the receiving units k. "
-                              "In matrix form this is why W appears transposed: delta = sigma'(z) * (W^T delta_next)."),),
+                              "In matrix form this is why W appears transposed: "
+                              "delta = sigma'(z) * (W^T delta_next)."),),
                   factor_hints={"index": "Weights are output-major: W[k, i] connects unit i to unit k of the next "
                                          "layer."}))
     S.append(Step("mlp.dE_dW", "01_mlp",
@@ -971,7 +975,8 @@ def _steps():
                          Slip("-eta*(dL_dw + lam*w)", "different", "That is the change Delta w; the question asks "
                               "for the new value of w."))))
     S.append(Step("errata.seed000_delta_output", "01_mlp",
-                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j) (its u is our z). For one sample with "
+                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j) (its u is our z). "
+                  "For one sample with "
                   "E = sum_j (t_j - y_j)^2 over the output nodes j and a sigmoid output, write the correct "
                   "delta_j^L (use t, y, z for t_j, y_j, z_j).", "-2*(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
                   slips=(Slip("-(2/n)*(t - y)*y*(1 - y)", "factor", "That is eq. (3) as printed: its 1/n belongs to "
