@@ -352,3 +352,28 @@ def test_a_malformed_expected_expression_is_the_authors_error():
         check_derivation("x", "x +* w")
     with pytest.raises(ValueError, match="Unknown symbol"):
         check_derivation("x", "nonsense")
+
+
+# the solution notebooks use these keys, names and answers: changing them breaks the course
+NOTEBOOK_ANSWERS = [
+    ("mlp.dE_dy.sum", "-2*(t - y)"), ("mlp.dE_dy.mean", "-(2/n)*(t - y)"), ("mlp.dE_dy.half", "-(t - y)"),
+    ("mlp.sigmoid_prime", "a*(1 - a)"), ("mlp.tanh_prime", "1 - a**2"),
+    ("mlp.delta_output", "(y - t)*y*(1 - y)"),
+    ("mlp.delta_hidden", "a[i]*(1 - a[i]) * Sum(W[k, i]*delta_next[k], (k, 1, K))"),
+    ("errata.seed000_delta_output", "-2*(t - y)*y*(1 - y)"),
+    ("softmax.dyk_dxk", "y_k*(1 - y_k)"), ("softmax.dyk_dxi", "-y_k*y_i"), ("softmax.dE_dxi", "y_i - t_i"),
+    ("errata.seed004_update", "w - eta*(dL_dw + lam*w)"),
+    ("rnn.delta_scalar", "(1 - h_k**2) * Wh * delta_next"),
+    ("rnn.delta_index", "(1 - h[i]**2) * Sum(Wh[j, i] * delta_next[j], (j, 1, M))"),
+]
+
+
+@pytest.mark.parametrize("key,answer", NOTEBOOK_ANSWERS)
+def test_answers_used_by_the_notebooks(key, answer):
+    for seed, n_points in ((0, 12), (101, 40)):
+        assert_step(key, answer, seed=seed, n_points=n_points)
+
+
+def test_messages_the_pipeline_cases_rely_on():
+    assert "f'(z_{k+1})" in check_step("rnn.delta_scalar", "(1 - h_next**2) * Wh * delta_next").message
+    assert "swapped" in check_step("rnn.delta_index", "(1 - h[i]**2) * Sum(Wh[i, j] * delta_next[j], (j, 1, M))").message
