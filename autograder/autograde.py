@@ -30,10 +30,18 @@ from course_tools import (REPO, assignments, load_config, quiet_logs, run_conver
                           short_error, submissions)
 
 
-def register(root: Path, names) -> list[str]:
-    """Record each assignment (and its test cells) in the gradebook; return problems."""
+def register(root: Path, names, students=()) -> list[str]:
+    """Record each assignment (and its test cells) and each student in the gradebook; return problems.
+
+    Students are added here, before the parallel workers start: two workers creating the same
+    student at once would collide in the database."""
+    from nbgrader.api import Gradebook
+
     cfg = load_config(root, release_directory=str((Path(root) / "autograder" / "release").resolve()))
     problems = []
+    with Gradebook(cfg.CourseDirectory.db_url, course_id=cfg.CourseDirectory.course_id) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
     for name in names:
         result = run_converter("generate_assignment", cfg, name)
         if not result.get("success"):
@@ -95,7 +103,7 @@ def autograde(root: Path = REPO, jobs: int = 2, assignment: str | None = None, s
     pairs = [(s, a) for s, a in pairs if a in known]
     if not pairs:
         return [], problems + ["no submissions found in autograder/submitted/<student>/<assignment>/"]
-    problems += register(root, sorted({a for _, a in pairs}))
+    problems += register(root, sorted({a for _, a in pairs}), sorted({s for s, _ in pairs}))
     broken = unreadable(root, pairs)   # renamed, missing or damaged notebooks: reported, not graded
     problems += [f"{s}/{a}: NOT GRADED: {reason}" for (s, a), reasons in broken.items() for reason in reasons]
     tasks = [(str(root), s, a) for s, a in pairs if (s, a) not in broken]

@@ -38,6 +38,15 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 
 
+def copied(root: Path, assignment: str, live: Path) -> Path:
+    """The notebook in the pipeline's copy of solutions/ (what was released and registered)."""
+    return Path(root) / "solutions" / assignment / Path(live).name
+
+
+def source_notebooks(pipeline, assignment) -> list[dict]:
+    return [read_notebook(copied(pipeline["root"], a, p)) for a, p in NOTEBOOKS if a == assignment]
+
+
 def grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
@@ -123,9 +132,10 @@ def run_pipeline(root: Path) -> dict:
 
     submitted = root / "autograder" / "submitted"
     problems = {}
-    for assignment, path in NOTEBOOKS:
+    for assignment, live in NOTEBOOKS:
         if assignment not in released:
             continue
+        path = copied(root, assignment, live)   # the copy: authors may be editing the live notebooks
         for who, src in (("instructor", path), ("blank", root / "course" / assignment / path.name)):
             dest = submitted / who / assignment
             dest.mkdir(parents=True, exist_ok=True)
@@ -140,7 +150,7 @@ def run_pipeline(root: Path) -> dict:
                 for case in cases:
                     problems[case] = f"{assignment} has several notebooks; cases need one notebook per assignment"
                 continue
-            nb = read_notebook(path)
+            nb = read_notebook(copied(root, assignment, path))
             for case in cases:
                 problem = apply_case(nb, case)
                 if problem:
@@ -214,9 +224,8 @@ def test_instructor_gets_full_marks(pipeline, assignment):
     require_released(pipeline, assignment)
     scores = scores_of(pipeline, "instructor", assignment)
     expected = {}
-    for a, path in NOTEBOOKS:
-        if a == assignment:
-            expected.update(graded_cells(read_notebook(path)))
+    for nb in source_notebooks(pipeline, assignment):
+        expected.update(graded_cells(nb))
     assert expected, f"{assignment} has no graded cells"
     assert set(scores) >= set(expected)
     lost = {g: s for g, s in scores.items() if g in expected and s[0] != expected[g]}
@@ -231,7 +240,7 @@ def test_blank_submission_scores_zero(pipeline, assignment):
     require_released(pipeline, assignment)
     scores = scores_of(pipeline, "blank", assignment)
     cells = autograded_cells(pipeline["root"], "blank", assignment)
-    tests = {g for a, p in NOTEBOOKS if a == assignment for g in graded_cells(read_notebook(p))}
+    tests = {g for nb in source_notebooks(pipeline, assignment) for g in graded_cells(nb)}
     earned = {g: scores[g] for g in tests if scores[g][0] != 0}
     assert not earned, f"a blank {assignment} earns points: {earned}"
     for g in tests:   # zero because not implemented, not because the grader crashed
@@ -263,10 +272,8 @@ def test_feedback_shows_diagnosis_and_hides_hidden_tests(pipeline, assignment):
     require_released(pipeline, assignment)
     root = pipeline["root"]
     hidden_lines, visible = set(), []
-    for a, path in NOTEBOOKS:
-        if a != assignment:
-            continue
-        for cell in read_notebook(path)["cells"]:
+    for nb in source_notebooks(pipeline, assignment):
+        for cell in nb["cells"]:
             src = notebook_text(cell)
             for block in HIDDEN.findall(src):
                 hidden_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 12}

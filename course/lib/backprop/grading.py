@@ -629,6 +629,8 @@ def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, 
         where = f" at index {idx}" if arr.ndim else ""
         if arr.ndim == 0:
             msg = f"{name} is not right: expected {float(expected_arr):.10g}, got {float(arr):.10g}."
+            if float(expected_arr) != 0 and np.isfinite(float(arr)):
+                msg += f" That is {float(arr) / float(expected_arr):.4g} times the expected value."
         else:
             msg = (f"{name} is not right: {np.count_nonzero(~close)} of {close.size} entries differ; "
                    f"expected {expected_arr[idx]:.10g}{where}, got {arr[idx]:.10g}.")
