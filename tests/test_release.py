@@ -118,3 +118,81 @@ def test_solution_notebook_runs_top_to_bottom(assignment, path, tmp_path):
                 assert not (out.get("output_type") == "stream" and out.get("name") == "stderr"), (
                     f"graded cell {meta['grade_id']} writes to stderr (nbgrader would score it zero): {out.get('text')}")
     print(f"{assignment}: {seconds:.1f}s")
+
+
+# ------------------------------------------------------------------ the helpers of the scripts (fast)
+
+def _autograder_module(name):
+    import importlib
+    import sys
+
+    from conftest import AUTOGRADER
+    if str(AUTOGRADER) not in sys.path:
+        sys.path.insert(0, str(AUTOGRADER))
+    return importlib.import_module(name)
+
+
+def test_lint_names_the_cell_of_each_problem(tmp_path):
+    import sys
+
+    from conftest import AUTOGRADER
+    sys.path.insert(0, str(AUTOGRADER))
+    from nbbuild import code, md, solution, test, write
+
+    release = _autograder_module("release")
+    path = write(tmp_path / "x.ipynb", [
+        md("Write your code between ### BEGIN SOLUTION and ### END SOLUTION."),
+        solution("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+        test("test_f", "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert f() == 1", points=1),
+        code("x = 1  # HIDDEN TESTS are below"),
+    ])
+    problems = release.lint_source(path)
+    text = "\n".join(problems)
+    assert "cell 0 (markdown)" in text and "BEGIN SOLUTION" in text
+    assert "cell 2 (test_f): unbalanced ### BEGIN HIDDEN TESTS" in text
+    assert "cell 3 (code)" in text
+    good = write(tmp_path / "y.ipynb", [
+        md("Write your code in the solution block."),
+        solution("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+        test("test_f", "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert f() == 1\n### END HIDDEN TESTS", points=1),
+    ])
+    assert release.lint_source(good) == []
+
+
+def test_feedback_filter_removes_hidden_tests_from_source_and_traceback():
+    import nbformat
+
+    filters = _autograder_module("feedback_filters")
+    src = "check(1)\n### BEGIN HIDDEN TESTS\nsecret_case(42)\n### END HIDDEN TESTS\nprint('done')"
+    assert filters.strip_hidden(src) == "check(1)\n# (hidden tests: not shown in the feedback)\nprint('done')"
+    assert "secret" not in filters.strip_hidden("a\n    ### BEGIN HIDDEN TESTS\n    secret()\n")
+    cell = nbformat.v4.new_code_cell(src, execution_count=7)
+    cell.outputs = [nbformat.v4.new_output("error", ename="WrongGradient", evalue="dW: wrong sign", traceback=[
+        "-----", "\x1b[31mCell In[7], line 3\x1b[39m\n  2 ### BEGIN HIDDEN TESTS\n----> 3 secret_case(42)\n",
+        "Cell In[5], line 2, in student_fn\n----> 2 return -x\n", "WrongGradient: dW: wrong sign"])]
+    cell, _ = filters.HideHiddenTests().preprocess_cell(cell, {}, 0)
+    tb = "\n".join(cell.outputs[0]["traceback"])
+    assert "secret" not in cell.source and "secret" not in tb
+    assert "return -x" in tb and "wrong sign" in tb and "Cell In[7], line 3" in tb
+
+
+def test_nbbuild_writes_stable_valid_notebooks(tmp_path):
+    import sys
+
+    import nbformat
+
+    from conftest import AUTOGRADER
+    sys.path.insert(0, str(AUTOGRADER))
+    from nbbuild import md, solution, test, write
+
+    cells = lambda: [md("# t"), solution("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),  # noqa: E731
+                     test("test_f", "assert f() == 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS", points=2)]
+    a = write(tmp_path / "a.ipynb", cells()).read_text()
+    b = write(tmp_path / "b.ipynb", cells()).read_text()
+    assert a == b
+    nb = nbformat.reads(a, as_version=4)
+    meta = nb.cells[2].metadata["nbgrader"]
+    assert meta == {"grade": True, "grade_id": "test_f", "locked": True, "points": 2, "schema_version": 3,
+                    "solution": False, "task": False}
+    with pytest.raises(ValueError, match="duplicate"):
+        write(tmp_path / "c.ipynb", cells() + [test("test_f", "pass", points=1)])
