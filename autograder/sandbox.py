@@ -217,7 +217,8 @@ def _classes():
     from nbformat.v4 import new_code_cell, new_output
     from nbgrader.preprocessors import Execute, OverwriteCells
     from nbgrader.utils import is_grade, is_solution
-    from traitlets import Integer
+    from nbclient.exceptions import CellTimeoutError
+    from traitlets import Bool, Integer
 
     class LimitedKernelManager(AsyncKernelManager):
         """Starts the kernel through sandbox.py, which applies the resource limits."""
@@ -237,6 +238,8 @@ def _classes():
         max_output_chars = Integer(20000, help="stream output kept per cell, characters").tag(config=True)
         # nbgrader's 4 s makes a loaded machine fail good notebooks ("Timeout waiting for IOPub output").
         iopub_timeout = Integer(30, allow_none=False, help="seconds to wait for output after a cell's reply").tag(config=True)
+        # A kernel whose output channel was broken by the notebook must not fail the whole submission.
+        raise_on_iopub_timeout = Bool(False, help="fail the submission when a cell's output does not arrive").tag(config=True)
         recovery_timeout = Integer(10, help="seconds a kernel gets to answer after an interrupt").tag(config=True)
 
         def __init__(self, *args, **kwargs):
@@ -284,7 +287,7 @@ def _classes():
             for j in list(self._ran):
                 try:
                     self._hidden(self.nb.cells[j].source, j)
-                except DeadKernelError:     # a cell that ran before kills it now: go on without state
+                except (DeadKernelError, CellTimeoutError):  # a cell that ran before fails now: go on without state
                     self._ran = []
                     self._cleanup_kernel()
                     self.km = self.create_kernel_manager()
@@ -358,7 +361,9 @@ def _classes():
                 if graded_test:
                     self._hidden(GUARD_AFTER % {"key": self._key}, index, timeout=self.recovery_timeout)
                     self._stderr_to_stdout(cell)
-            except DeadKernelError as exc:
+            except (DeadKernelError, CellTimeoutError) as exc:
+                if isinstance(exc, CellTimeoutError):
+                    exc = DeadKernelError("kernel unresponsive: " + str(exc).splitlines()[0])
                 self._deaths += 1
                 if "unresponsive" not in str(exc):
                     self._error(cell, "KernelDied", (
@@ -413,6 +418,7 @@ def _classes():
 
         def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
             cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
+            cell["id"] = "restored-" + re.sub(r"[^A-Za-z0-9_-]", "-", source_cell.name)[:50]
             if cell.cell_type == "code":
                 cell.metadata[RESTORED_FLAG] = True
             return cell
