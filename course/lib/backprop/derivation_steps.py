@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import numpy as np
 import sympy as sp
 from sympy.tensor.indexed import IndexedBase
 

@@ -36,7 +36,6 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
