@@ -6,7 +6,6 @@ Weights are stored output-major, W of shape (M, D) maps D inputs to M outputs, a
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ._validate import as_float_array, check_shape
 
