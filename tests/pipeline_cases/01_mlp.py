@@ -27,4 +27,7 @@ CASES = [
     # our output-major formula delta a^T used in seed 002's input-major layout: the transpose
     ("seed002_layer_gradients", "np.outer(a_hat, S)", "np.outer(S, a_hat)", ["test_seed002_layer_gradients"],
      ["transpose"]),
+    # derivation steps: sign of dE/dy, swapped weight indices in the recursion
+    ("deriv_dE_dy", 'answer_dE_dy_half = "-(t - y)"', 'answer_dE_dy_half = "t - y"', ["test_deriv_dE_dy"], ["sign"]),
+    ("deriv_delta_hidden", "W[k, i]", "W[i, k]", ["test_deriv_delta_hidden"], ["swapped"]),
 ]

@@ -28,4 +28,7 @@ CASES = [
     # learning rate scaled the wrong way
     ("sum_loss_learning_rate", "lr_mean / batch_size", "lr_mean * batch_size", ["test_sum_loss_learning_rate"],
      ["not right"]),
+    # derivation step: seed 000's eq. (3) copied as printed
+    ("deriv_seed000_delta", '"-2*(t - y)*y*(1 - y)"', '"-(2/n)*(t - y)*y*(1 - y)"', ["test_deriv_seed000_delta"],
+     ["eq. (3)"]),
 ]

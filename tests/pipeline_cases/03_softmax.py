@@ -31,4 +31,8 @@ CASES = [
     # weight decay left out of dW2 (caught only by the hidden tests, which use lam > 0)
     ("classifier_loss_and_grads", '"W2": D2.T @ H + lam * W2,', '"W2": D2.T @ H,',
      ["test_classifier_loss_and_grads"], ["dW2"]),
+    # derivation steps: seed 004's printed update rule; only the term j = i kept
+    ("deriv_seed004_update", '"w - eta*(dL_dw + lam*w)"', '"w + eta*dL_dw + lam*w"', ["test_deriv_seed004_update"],
+     ["seed 004"]),
+    ("deriv_dE_dxi", '"y_i - t_i"', '"-t_i*(1 - y_i)"', ["test_deriv_dE_dxi"], ["j = i"]),
 ]
