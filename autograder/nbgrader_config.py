@@ -71,4 +71,3 @@ c.Autograde.sanitize_preprocessors = [RestoreLockedCells if p is OverwriteCells 
 c.Autograde.autograde_preprocessors = [GuardedExecute if p is Execute else p
                                        for p in _defaults["autograde_preprocessors"].make_dynamic_default()]
 c.GuardedExecute.memory_limit_mb = 2048
-c.LimitOutput.max_lines = 300

@@ -69,21 +69,110 @@ def apply_limits(memory_mb: int | None, file_mb: int | None = 512) -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
 
 
+# Landlock (Linux >= 5.13, unprivileged): the kernel may read only the paths it is given and write
+# only in its private temporary folder; with ABI >= 6 it cannot signal processes outside its domain
+# (the grader, other students' kernels).
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446
+_READ_FILE, _WRITE_FILE = 1 << 2, 1 << 1
+_WRITE_ALL = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+_REFER, _TRUNCATE = 1 << 13, 1 << 14
+_SCOPE_SIGNAL = 1 << 1
+
+
+def landlock_abi() -> int:
+    """Landlock ABI version of the running kernel (0: not available)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return max(0, int(libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))))
+    except Exception:  # noqa: BLE001 - not Linux, no libc: no Landlock
+        return 0
+
+
+def restrict_filesystem(readable, writable) -> int:
+    """Allow reading only below `readable` and writing only below `writable` (files or folders);
+    block signals to processes outside. Returns the Landlock ABI used (0: not available, nothing done)."""
+    import ctypes
+
+    abi = landlock_abi()
+    if abi < 1:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    handled = _READ_FILE | _WRITE_ALL | (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+    attr = RulesetAttr(handled, 0, _SCOPE_SIGNAL if abi >= 6 else 0)
+    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return 0
+    file_bits = _READ_FILE | _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)
+    try:
+        for paths, allowed in ((readable, _READ_FILE), (writable, handled)):
+            for path in paths:
+                if not os.path.exists(path):
+                    continue
+                if not os.path.isdir(path):
+                    allowed &= file_bits
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                try:
+                    rule = PathBeneath(allowed, fd)
+                    if libc.syscall(_SYS_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
+                        raise OSError(ctypes.get_errno(), f"landlock_add_rule({path})")
+                finally:
+                    os.close(fd)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:   # PR_SET_NO_NEW_PRIVS
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        if libc.syscall(_SYS_RESTRICT, ruleset, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return abi
+
+
 def launcher_main(argv=None) -> None:
+    """sandbox.py [--memory-mb N] [--tmp DIR] [--read PATH ...] -- <kernel command ...>
+
+    --tmp DIR: the kernel's private writable folder (TMPDIR, IPYTHONDIR, MPLCONFIGDIR point there);
+    with --read, the kernel can read only the --read paths and DIR, and write only in DIR and /dev.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
-    memory_mb = None
-    if argv[:1] == ["--memory-mb"]:
-        memory_mb = int(argv[1])
-        argv = argv[2:]
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
+    memory_mb, tmp, readable = None, None, []
+    while argv and argv[0] != "--":
+        flag, value, argv = argv[0], argv[1], argv[2:]
+        if flag == "--memory-mb":
+            memory_mb = int(value)
+        elif flag == "--tmp":
+            tmp = value
+        elif flag == "--read":
+            readable.append(value)
+        else:
+            raise SystemExit(f"sandbox.py: unknown option {flag}")
+    argv = argv[1:]
     if not argv:
-        raise SystemExit("usage: sandbox.py [--memory-mb N] -- <kernel command ...>")
+        raise SystemExit("usage: sandbox.py [--memory-mb N] [--tmp DIR] [--read PATH ...] -- <kernel command ...>")
     # One BLAS thread per kernel: graders run several kernels side by side.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    program = argv[0] if os.path.isabs(argv[0]) else _which(argv[0])
     apply_limits(memory_mb)
-    os.execv(argv[0] if os.path.isabs(argv[0]) else _which(argv[0]), argv)
+    if tmp:
+        os.makedirs(tmp, exist_ok=True)
+        for var in ("TMPDIR", "IPYTHONDIR"):
+            os.environ[var] = tmp
+        if readable:
+            if "-f" in argv[:-1]:          # the kernel's own connection file (not the folder: others' keys)
+                readable.append(argv[argv.index("-f") + 1])
+            abi = restrict_filesystem(readable + [tmp, "/dev", program], [tmp, "/dev"])
+            os.environ["GRADER_LANDLOCK_ABI"] = str(abi)
+    os.execv(program, argv)
 
 
 def _which(name: str) -> str:
@@ -205,6 +294,90 @@ def builtin_names_used(source: str) -> list[str]:
     return sorted({w for w in _IDENT.findall(source) if hasattr(builtins, w) and not w.startswith("__")})
 
 
+def readable_paths(notebook_dir=None) -> list[str]:
+    """What a grading kernel needs to read: Python, its packages, backprop, system libraries and
+    configuration, matplotlib's caches, the submission's own folder. Not the course repository
+    (solutions/, the gradebook), not other submissions, not other kernels' connection files."""
+    import importlib.util
+    import site
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))}
+    paths.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    user_site = getattr(site, "getusersitepackages", lambda: None)()
+    if user_site:
+        paths.add(user_site)
+    spec = importlib.util.find_spec("backprop")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        paths.add(os.path.dirname(os.path.abspath(loc)))
+    home = os.path.expanduser("~")
+    paths.add(os.environ.get("MPLCONFIGDIR") or os.path.join(os.environ.get("XDG_CONFIG_HOME") or
+                                                               os.path.join(home, ".config"), "matplotlib"))
+    paths.add(os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "matplotlib"))
+    paths.update(["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"])
+    if notebook_dir:
+        paths.add(os.path.abspath(notebook_dir))
+    return sorted(p for p in paths if p and os.path.exists(p))
+
+
+HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+SCRUBBED = "[grader: output line removed: it quotes a hidden test]"
+
+
+def _visible(source: str) -> list[str]:
+    """A test cell as the student sees it: hidden blocks gone, blank lines and indentation ignored."""
+    return [l.strip() for l in HIDDEN_BLOCK.sub("", source).replace("### BEGIN HIDDEN TESTS", "").splitlines()
+            if l.strip()]
+
+
+def scrub_hidden_outputs(nb, min_length: int = 12) -> int:
+    """Remove from every output of the notebook each line that quotes a hidden-test line.
+
+    Student code can print the source of the cell that calls it (through the frame's code and
+    linecache), so hidden tests could reach the outputs and the feedback. Lines of the hidden
+    blocks that also appear outside them (a visible call repeated in the hidden part) are not
+    secret and stay. Returns the number of lines removed."""
+    hidden, visible = set(), set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for block in HIDDEN_BLOCK.findall(cell.source):
+            hidden |= {l.strip() for l in block.splitlines() if len(l.strip()) >= min_length}
+        visible |= {l.strip() for l in HIDDEN_BLOCK.sub("", cell.source).splitlines()}
+    hidden -= visible
+    if not hidden:
+        return 0
+    removed = 0
+
+    def clean(text):
+        nonlocal removed
+        joined = text if isinstance(text, str) else "".join(text)
+        lines = joined.split("\n")
+        plain = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", l) for l in lines]
+        keep = []
+        for line, bare in zip(lines, plain):
+            if any(h in bare for h in hidden):
+                removed += 1
+                keep.append(SCRUBBED)
+            else:
+                keep.append(line)
+        return "\n".join(keep)
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                out["text"] = clean(out.get("text", ""))
+            elif out.get("output_type") == "error":
+                out["evalue"] = clean(out.get("evalue", ""))
+                out["traceback"] = [clean(t) for t in out.get("traceback", [])]
+            elif "data" in out:
+                for mime in list(out["data"]):
+                    if mime.startswith("text/") or mime in ("application/json",):
+                        if isinstance(out["data"][mime], (str, list)):
+                            out["data"][mime] = clean(out["data"][mime])
+    return removed
+
+
 # --------------------------------------------------------------------------------------------
 # nbgrader side: the kernel manager and the Execute preprocessor
 # --------------------------------------------------------------------------------------------
@@ -218,24 +391,27 @@ def _classes():
     from nbgrader.preprocessors import Execute, OverwriteCells
     from nbgrader.utils import is_grade, is_solution
     from nbclient.exceptions import CellTimeoutError
-    from traitlets import Bool, Integer
+    from traitlets import Bool, Integer, List
 
     class LimitedKernelManager(AsyncKernelManager):
         """Starts the kernel through sandbox.py, which applies the resource limits."""
 
         memory_mb = Integer(2048, help="address-space limit of the kernel in MiB (0: none)").tag(config=True)
+        sandbox_args = List([], help="more launcher options (--tmp, --read), set by GuardedExecute")
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             limit = ["--memory-mb", str(self.memory_mb)] if self.memory_mb else []
-            return [sys.executable, LAUNCHER, *limit, "--", *cmd]
+            return [sys.executable, LAUNCHER, *limit, *self.sandbox_args, "--", *cmd]
 
     class GuardedExecute(Execute):
         """nbgrader's Execute, hardened against hostile notebooks (see the module docstring)."""
 
         memory_limit_mb = Integer(2048, help="address-space limit of each grading kernel, MiB (0: none)").tag(config=True)
         max_restarts = Integer(3, help="kernel deaths tolerated per notebook before the rest scores 0").tag(config=True)
-        max_output_chars = Integer(20000, help="stream output kept per cell, characters").tag(config=True)
+        max_output_chars = Integer(10000, help="stream output kept per cell before the cut, characters").tag(config=True)
+        max_output_lines = Integer(200, help="stream output kept per cell before the cut, lines").tag(config=True)
+        tail_lines = Integer(30, help="lines kept from the end of a cut output").tag(config=True)
         # nbgrader's 4 s makes a loaded machine fail good notebooks ("Timeout waiting for IOPub output").
         iopub_timeout = Integer(30, allow_none=False, help="seconds to wait for output after a cell's reply").tag(config=True)
         # A kernel whose output channel was broken by the notebook must not fail the whole submission.
@@ -246,20 +422,49 @@ def _classes():
             kwargs.setdefault("kernel_manager_class", LimitedKernelManager)
             super().__init__(*args, **kwargs)
 
+        restrict_files = Bool(True, help=(
+            "Landlock (Linux >= 5.13): the kernel reads only Python, the installed packages, backprop and the "
+            "submission's folder, writes only to a private temporary folder, and cannot signal the grader "
+            "or other kernels. Ignored where Landlock is not available.")).tag(config=True)
+        extra_readable = List([], help="more paths the kernel may read (restrict_files)").tag(config=True)
+
         # -- kernel ------------------------------------------------------------------------
         def create_kernel_manager(self):
             km = super().create_kernel_manager()
             if hasattr(km, "memory_mb"):
                 km.memory_mb = self.memory_limit_mb
+                km.sandbox_args = self._sandbox_args()
             return km
 
+        def _sandbox_args(self) -> list:
+            import tempfile
+
+            self._tmpdirs = getattr(self, "_tmpdirs", [])
+            tmp = tempfile.mkdtemp(prefix="grading-kernel-")
+            self._tmpdirs.append(tmp)
+            args = ["--tmp", tmp]
+            if self.restrict_files:
+                for path in readable_paths(self.resources.get("metadata", {}).get("path")) + list(self.extra_readable):
+                    args += ["--read", path]
+            return args
+
         def preprocess(self, nb, resources=None, km=None):
+            import shutil
+
             self._key = "_grading_snapshot_" + secrets.token_hex(8)
             self._ran = []          # indices of cells to replay after a restart
             self._deaths = 0
             self._guard_ready = False
-            self._truncated = set()
-            return super().preprocess(nb, resources, km)
+            self._used, self._tail, self._cut = {}, {}, {}
+            self.resources = resources if resources is not None else {}
+            try:
+                nb, resources = super().preprocess(nb, resources, km)
+                scrub_hidden_outputs(nb)
+                return nb, resources
+            finally:
+                for tmp in getattr(self, "_tmpdirs", []):
+                    shutil.rmtree(tmp, ignore_errors=True)
+                self._tmpdirs = []
 
         def _hidden(self, code: str, index: int, timeout=None):
             """Run code in the kernel without recording it; return (reply status, stdout text)."""
@@ -304,15 +509,43 @@ def _classes():
 
         # -- outputs -----------------------------------------------------------------------
         def output(self, outs, msg, display_id, cell_index):
-            if msg.get("msg_type") == "stream":
-                used = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
-                if used >= self.max_output_chars:
-                    if cell_index not in self._truncated:
-                        self._truncated.add(cell_index)
-                        outs.append(new_output("stream", name="stdout", text=(
-                            f"\n[grader: output of this cell cut after {self.max_output_chars} characters]\n")))
-                    return None
-            return super().output(outs, msg, display_id, cell_index)
+            """Keep the first max_output_chars (and max_output_lines) of a cell's stream output and
+            a short tail; the middle is dropped as it arrives, so a flood never fills memory."""
+            if msg.get("msg_type") != "stream":
+                return super().output(outs, msg, display_id, cell_index)
+            text = msg["content"].get("text", "")
+            used = self._used.setdefault(cell_index, [0, 0])
+            room = max(0, self.max_output_chars - used[0])
+            lines_left = max(0, self.max_output_lines - used[1])
+            cut = min(len(text), room)
+            pos = -1
+            for _ in range(lines_left):
+                pos = text.find("\n", pos + 1)
+                if pos < 0 or pos >= cut:
+                    break
+            else:
+                cut = min(cut, pos + 1)
+            head, text = text[:cut], text[cut:]
+            result = None
+            if head:
+                used[0] += len(head)
+                used[1] += head.count("\n")
+                msg = dict(msg, content=dict(msg["content"], text=head))
+                result = super().output(outs, msg, display_id, cell_index)
+            if not text:
+                return result
+            tail = (self._tail.get(cell_index, "") + text)
+            lines = tail.splitlines(keepends=True)[-self.tail_lines:]
+            self._tail[cell_index] = "".join(lines)[-2000:]
+            self._cut[cell_index] = self._cut.get(cell_index, 0) + len(text)
+            return None
+
+        def _flush_tail(self, cell, index):
+            if index in self._cut:
+                cell.outputs.append(new_output("stream", name="stdout", text=(
+                    f"\n[grader: {self._cut.pop(index)} characters of output cut here; the last lines follow]\n"
+                    + self._tail.pop(index, ""))))
+            self._used.pop(index, None)
 
         @staticmethod
         def _error(cell, ename, text):
@@ -347,6 +580,7 @@ def _classes():
                             "sys.modules, ...). Remove that code; this test scores 0."))
                         return cell, resources
                 cell, resources = super().preprocess_cell(cell, resources, index)
+                self._flush_tail(cell, index)
                 timed_out = any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                                 for o in cell.outputs)
                 if timed_out:
@@ -412,7 +646,7 @@ def _classes():
         def preprocess_cell(self, cell, resources, cell_index):
             before = cell.source
             cell, resources = super().preprocess_cell(cell, resources, cell_index)
-            if cell.cell_type == "code" and is_grade(cell) and cell.source != before:
+            if cell.cell_type == "code" and is_grade(cell) and _visible(cell.source) != _visible(before):
                 cell.metadata[RESTORED_FLAG] = True
             return cell, resources
 

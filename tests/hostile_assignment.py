@@ -245,6 +245,38 @@ return dout @ W, dout.T @ x, dout.sum(axis=0)""", "dout, cache"))
     _insert_after(nb, "dense_backward", "import sys\nprint('noise ' * 10, file=sys.stderr)\nfor i in range(100000): print(i)")
 
 
+def _snoop(nb):
+    """Correct code that also tries to read the solutions, the gradebook and other submissions,
+    to print the hidden tests of the cell that calls it, and to stop the grader."""
+    _replace_cell(nb, "dense_backward", fn("dense_backward", """
+import inspect, linecache
+caller = inspect.currentframe().f_back
+while caller is not None:
+    print("".join(linecache.getlines(caller.f_code.co_filename)))
+    caller = caller.f_back
+x, W, b = cache
+return dout @ W, dout.T @ x, dout.sum(axis=0)""", "dout, cache"))
+    _insert_after(nb, "dense_backward", """
+import glob, os
+for pattern in ["../../../gradebook.db", "../../../../solutions/*/*.ipynb", "../../*/zz_hostile/*.ipynb"]:
+    for path in glob.glob(pattern):
+        if "snoop" in path:
+            continue
+        try:
+            print(open(path, "rb").read()[:5000].decode("latin-1"))
+        except OSError as exc:
+            print("blocked:", type(exc).__name__)
+try:
+    open("../../a_good/zz_hostile/zz_hostile.ipynb", "a").write("damage")
+except OSError as exc:
+    print("write blocked:", type(exc).__name__)
+try:
+    os.kill(os.getppid(), 15)
+except OSError as exc:
+    print("signal blocked:", type(exc).__name__)
+""")
+
+
 STUDENTS = {
     # student: (edit, graded cells scoring 0, words in their output)
     "a_good": (None, [], []),
@@ -261,8 +293,9 @@ STUDENTS = {
     "reference": (_reference, ["test_dense_backward"], ["reference", "no credit"]),
     "reference_caught": (_reference_caught, ["test_dense_backward"], ["reference", "even when the error is caught"]),
     "bad_returns": (_bad_returns, list(POINTS), ["transpose", "float32", "list"]),
-    "bad_values": (_bad_values, list(POINTS), ["NaN or infinite", "returned None", "shape"]),
-    "noisy": (_noisy, [], ["output of this cell cut"]),
+    "bad_values": (_bad_values, list(POINTS), ["NaN or infinite", "is None", "shape"]),
+    "noisy": (_noisy, [], ["characters of output cut"]),
+    "snoop": (_snoop, [], []),
 }
 
 # Submissions that are not a gradable notebook: folder name -> how to break it, words in the report.
@@ -273,9 +306,21 @@ BROKEN = {
 }
 
 
+def as_released(nb: dict) -> dict:
+    """What a student holds: solution markers gone (the solutions stay, as if written by the
+    student), hidden tests gone from the test cells."""
+    import re
+
+    for cell in nb["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        src = re.sub(r"\n?[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src, flags=re.S)
+        cell["source"] = "\n".join(l for l in src.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return nb
+
+
 def submit_all(root: Path, source: Path) -> None:
     """Write every student's submission to root/autograder/submitted/<student>/zz_hostile/."""
-    base = json.loads(Path(source).read_text())
+    base = as_released(json.loads(Path(source).read_text()))
     sub = Path(root) / "autograder" / "submitted"
     for student, (edit, _, _) in STUDENTS.items():
         nb = json.loads(json.dumps(base))

@@ -173,7 +173,7 @@ def test_feedback_never_shows_hidden_tests(graded):
     for page in pages:
         text = html_text(page)
         assert H.HIDDEN_MARK not in text, f"hidden test source in {page}"
-        assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+        assert "BEGIN HIDDEN TESTS" not in text
     edited = html_text(root / "autograder" / "feedback" / "edit_test" / H.ASSIGNMENT / H.NOTEBOOK.replace("ipynb", "html"))
     assert "wrong sign" in edited and "restored" in edited
     looped = html_text(root / "autograder" / "feedback" / "loop" / H.ASSIGNMENT / H.NOTEBOOK.replace("ipynb", "html"))
@@ -220,3 +220,33 @@ def test_submission_problems(tmp_path):
 
 def test_builtin_names_used():
     assert builtin_names_used("for s in range(3):\n    print(len(x), my_range)") == ["len", "print", "range"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader")
+def test_snooping_student_reads_nothing_and_harms_no_one(graded):
+    from sandbox import landlock_abi
+
+    text = "\n".join(cell_text(c) for c in graded["cells"]["snoop"][None])
+    assert H.HIDDEN_MARK not in text and "BEGIN HIDDEN TESTS" not in text, "hidden tests in the outputs"
+    assert "[grader: output line removed" in text        # the student printed the test cell: scrubbed
+    if landlock_abi() >= 1:
+        assert "blocked: PermissionError" in text and "BEGIN SOLUTION" not in text, text[-3000:]
+        assert "write blocked: PermissionError" in text
+    if landlock_abi() >= 6:
+        assert "signal blocked: PermissionError" in text
+    good = graded["root"] / "autograder" / "submitted" / "a_good" / H.ASSIGNMENT / H.NOTEBOOK
+    assert json.loads(good.read_text())   # still a valid notebook: nothing appended
+
+
+def test_scrub_hidden_outputs():
+    import nbformat
+    from sandbox import SCRUBBED, scrub_hidden_outputs
+
+    test = nbformat.v4.new_code_cell("check(f, 1)\n### BEGIN HIDDEN TESTS\ncheck(f, secret_case_42)\ncheck(f, 1)\n"
+                                     "### END HIDDEN TESTS")
+    student = nbformat.v4.new_code_cell("print(...)")
+    student.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n  check(f, secret_case_42)\nb\ncheck(f, 1)\n")]
+    nb = nbformat.v4.new_notebook(cells=[test, student])
+    assert scrub_hidden_outputs(nb) == 1
+    assert student.outputs[0]["text"] == f"a\n{SCRUBBED}\nb\ncheck(f, 1)\n"
