@@ -168,7 +168,8 @@ def _reference_targets(allow: Iterable[str], also: Iterable[str]) -> dict:
         if modname == __name__:
             continue
         for attr, val in list(vars(mod).items()):
-            if ((attr.endswith("_backward") or attr.endswith("_grads")) and callable(val) and not isinstance(val, type)
+            if (not attr.startswith("_") and (attr.endswith("_backward") or attr.endswith("_grads"))
+                    and callable(val) and not isinstance(val, type)
                     and str(getattr(val, "__module__", "")).startswith("backprop")
                     and attr not in allow):
                 targets.setdefault(attr, val)
