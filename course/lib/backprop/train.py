@@ -166,7 +166,8 @@ def _evaluate(eval_fn, params, x, y, batch_size):
 def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: int, lr,
           momentum: float = 0.0, weight_decay: float = 0.0, seed: int = 0, eval_fn: Callable | None = None,
           x_test=None, y_test=None, clip_norm: float | None = None, eval_batch_size: int | None = 512,
-          progress: bool = True, description: str = "training", callback: Callable | None = None) -> History:
+          progress: bool = True, description: str = "training", callback: Callable | None = None,
+          eval_train: bool = True) -> History:
     """Mini-batch SGD over (x, y) for `epochs` passes; params are updated in place.
 
     loss_and_grads(params, x_batch, y_batch) -> (loss, grads dict); x (N, ...), y (N, ...)
@@ -175,7 +176,8 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
     `seed`, so a run is reproducible. clip_norm: if set, gradients are rescaled to this global
     norm first (`clip_gradients`).
     eval_fn(params, x) -> logits or labels: when given, the accuracy on the whole training set
-    (and on x_test, y_test if given) is recorded after each epoch.
+    (and on x_test, y_test if given) is recorded after each epoch; eval_train=False skips the
+    training set (a whole extra forward pass over it per epoch) and records the test set only.
     progress: show a tqdm bar (a widget in Jupyter, text on stdout elsewhere); with False
     nothing at all is written. callback(epoch, history) runs after each epoch.
     Returns a `History`. A loss that becomes NaN or inf stops training with a ValueError that
@@ -222,8 +224,9 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
             history.epoch_loss.append(float(np.mean(losses)))
             postfix = {"loss": f"{history.epoch_loss[-1]:.4f}"}
             if eval_fn is not None:
-                history.train_acc.append(_evaluate(eval_fn, params, x, y, eval_batch_size))
-                postfix["train acc"] = f"{history.train_acc[-1]:.3f}"
+                if eval_train:
+                    history.train_acc.append(_evaluate(eval_fn, params, x, y, eval_batch_size))
+                    postfix["train acc"] = f"{history.train_acc[-1]:.3f}"
                 if x_test is not None:
                     history.test_acc.append(_evaluate(eval_fn, params, x_test, y_test, eval_batch_size))
                     postfix["test acc"] = f"{history.test_acc[-1]:.3f}"
