@@ -7,7 +7,7 @@ CASES = [
     # divides by h instead of 2h: every value twice the right one
     ("central_difference", "/ (2.0 * h)", "/ h", ["test_central_difference"], ["2 times"]),
     # forgets to restore the entry: later entries are measured at the wrong point
-    ("numerical_gradient", "        x.flat[i] = old\n", "", ["test_numerical_gradient"], ["not right"]),
+    ("numerical_gradient", "        x.flat[i] = old\n", "", ["test_numerical_gradient"], ["put every entry back"]),
     # relative error divided by |n| only (not symmetric, nan at 0)
     ("relative_error", "denom = np.maximum(np.abs(a), np.abs(n))", "denom = np.abs(n)",
      ["test_relative_error"], ["relative_error"]),
