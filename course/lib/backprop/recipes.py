@@ -56,7 +56,8 @@ from .lenet import init_lenet5, lenet5_loss_and_grads, lenet5_predict
 from .train import History, train
 
 __all__ = [
-    "Recipe", "LENET5_RECIPES", "LeNet5Result", "train_lenet5", "random_shift", "cosine_schedule",
+    "Recipe", "LENET5_RECIPES", "LeNet5Result", "train_lenet5", "random_shift", "random_affine", "warp_images",
+    "cosine_schedule",
     "one_blas_thread", "tune_malloc",
 ]
 
@@ -71,7 +72,9 @@ class Recipe:
     lr: float              # initial learning rate of the cosine schedule
     momentum: float = 0.9
     weight_decay: float = 0.0
-    max_shift: int = 2     # random shifts of up to this many pixels (0: no augmentation)
+    max_shift: float = 2.0      # augmentation (random_affine): shifts of up to this many pixels,
+    max_rotation: float = 10.0  # rotations of up to this many degrees,
+    max_scale: float = 0.1      # zoom by a factor in 1 +- max_scale (all three 0: no augmentation)
 
 
 LENET5_RECIPES = {
@@ -121,6 +124,53 @@ def random_shift(x, max_shift: int, rng) -> np.ndarray:
     for i in range(n):
         out[i] = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
     return out
+
+
+def random_affine(x, rng, max_shift: float = 2.0, max_rotation: float = 10.0, max_scale: float = 0.1) -> np.ndarray:
+    """Every image of x (N, C, H, W) rotated, scaled and moved by its own random amounts.
+
+    For each image: an angle uniform in +-max_rotation degrees, a zoom factor uniform in
+    1 +- max_scale and a shift (dy, dx) uniform in +-max_shift pixels; see `warp_images`.
+    All zeros give back x exactly. Returns a new array; rng is a numpy Generator (or an int seed).
+    """
+    x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    n = x.shape[0]
+    angle = rng.uniform(-max_rotation, max_rotation, n)
+    zoom = 1.0 + rng.uniform(-max_scale, max_scale, n)
+    dy, dx = rng.uniform(-max_shift, max_shift, (2, n))
+    return warp_images(x, angle, zoom, dy, dx)
+
+
+def warp_images(x, angle, zoom, dy, dx) -> np.ndarray:
+    """Rotate image n of x (N, C, H, W) by angle[n] degrees (clockwise as displayed, rows
+    down), zoom it by zoom[n] about its centre, then move it dy[n] pixels down and dx[n] right.
+
+    Each output pixel reads the input at its preimage by bilinear interpolation; points outside
+    the image read the nearest border pixel (the background of a digit). Arguments are (N,)
+    arrays or numbers. Returns a new (N, C, H, W) array.
+    """
+    x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
+    n, c, h, w = x.shape
+    if h < 2 or w < 2:
+        raise ValueError(f"x must have images of at least 2x2 pixels; got {h}x{w}")
+    angle, zoom, dy, dx = (np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))[:, None, None]
+                           for v in (angle, zoom, dy, dx))
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    yy, xx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    py, px = yy - dy, xx - dx                                   # undo the shift, then the rotation and zoom
+    rad = np.deg2rad(angle)
+    cos, sin = np.cos(rad) / zoom, np.sin(rad) / zoom
+    sy = np.clip(cos * py - sin * px + cy, 0.0, h - 1.0)        # (N, H, W) source coordinates
+    sx = np.clip(sin * py + cos * px + cx, 0.0, w - 1.0)
+    y0 = np.minimum(np.floor(sy).astype(np.intp), h - 2)
+    x0 = np.minimum(np.floor(sx).astype(np.intp), w - 2)
+    fy, fx = (sy - y0)[:, None], (sx - x0)[:, None]
+    flat = x.reshape(n, c, h * w)
+    top, bottom = y0 * w + x0, (y0 + 1) * w + x0
+    a, b, d, e = (np.take_along_axis(flat, np.broadcast_to(idx.reshape(n, 1, h * w), (n, c, h * w)), axis=2)
+                  .reshape(n, c, h, w) for idx in (top, top + 1, bottom, bottom + 1))
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy
 
 
 def one_blas_thread():
@@ -192,9 +242,11 @@ def train_lenet5(variant: str = "classic", output: str = "softmax", *, epochs: i
         tune_malloc()
     shift_rng = np.random.default_rng([seed, 1])
 
+    augment = bool(recipe.max_shift or recipe.max_rotation or recipe.max_scale)
+
     def loss_and_grads(p, xb, yb):
-        if recipe.max_shift:
-            xb = random_shift(xb, recipe.max_shift, shift_rng)
+        if augment:
+            xb = random_affine(xb, shift_rng, recipe.max_shift, recipe.max_rotation, recipe.max_scale)
         return lenet5_loss_and_grads(p, xb, yb)
 
     def predict(p, x):
