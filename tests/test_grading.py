@@ -307,3 +307,27 @@ def test_random_inputs():
 def test_all_failures_are_assertion_errors():
     for cls in (NotImplementedYet, StudentCodeError, ReferenceCalled, BadReturn, WrongGradient, WrongValue):
         assert issubclass(cls, GradingError) and issubclass(cls, AssertionError)
+
+
+def test_mutating_a_dataclass_cache_is_refused():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Cache:
+        x: np.ndarray
+        W: np.ndarray
+
+    def forward(x, W, b):
+        return x @ W.T + b, Cache(x, W)
+
+    def mutating(dout, cache):
+        cache.x *= 2.0
+        return dout @ cache.W, dout.T @ (cache.x / 2.0), dout.sum(0)
+
+    def right(dout, cache):
+        return dout @ cache.W, dout.T @ cache.x, dout.sum(0)
+
+    inputs = random_inputs(SHAPES, 4)
+    check_layer_backward(right, forward, inputs, ("x", "W", "b"), seed=4)
+    with pytest.raises(BadReturn, match="cache in place"):
+        check_layer_backward(mutating, forward, inputs, ("x", "W", "b"), seed=4)

@@ -30,6 +30,7 @@ arithmetic is done with it. All failures are subclasses of `GradingError` (an As
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 import traceback
 import warnings
@@ -367,14 +368,31 @@ def _copy_tree(obj):
     return obj
 
 
-def _changed(before, after) -> bool:
+def _snapshot(obj):
+    """A deep copy to compare with after the student's call (None if the object cannot be copied)."""
+    try:
+        return copy.deepcopy(obj)
+    except Exception:
+        return None
+
+
+def _changed(before, after, depth: int = 0) -> bool:
+    """True if an array inside `after` differs from its copy in `before` (tuples, lists, dicts,
+    dataclasses and simple objects are searched)."""
+    if before is None or depth > 6:
+        return False
     if isinstance(before, np.ndarray):
         return not (isinstance(after, np.ndarray) and before.shape == after.shape
                     and np.array_equal(before, after, equal_nan=before.dtype.kind == "f"))
     if isinstance(before, (tuple, list)):
-        return len(before) != len(after) or any(_changed(b, a) for b, a in zip(before, after))
+        return (not isinstance(after, (tuple, list)) or len(before) != len(after)
+                or any(_changed(b, a, depth + 1) for b, a in zip(before, after)))
     if isinstance(before, dict):
-        return set(before) != set(after) or any(_changed(before[k], after[k]) for k in before)
+        return (not isinstance(after, dict) or set(before) != set(after)
+                or any(_changed(before[k], after[k], depth + 1) for k in before))
+    if hasattr(before, "__dict__") and not callable(before):
+        b, a = vars(before), getattr(after, "__dict__", {})
+        return any(_changed(v, a.get(k), depth + 1) for k, v in b.items() if isinstance(v, (np.ndarray, tuple, list, dict)))
     return False
 
 
@@ -514,7 +532,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
         out, cache = forward(**{k: v.copy() for k, v in arrays.items()}, **forward_kwargs)
     out = np.asarray(out, dtype=np.float64)
     dout = rng.standard_normal(out.shape)
-    dout_given, cache_before = dout.copy(), _copy_tree(cache)
+    dout_given, cache_before = dout.copy(), _snapshot(cache)
 
     result = call_student(student_backward, dout_given, cache, name=fname, block=block, allow=allow, also=also)
     if _changed(dout, dout_given):
