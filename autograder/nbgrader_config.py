@@ -60,10 +60,11 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 # Hostile submissions (autograder/sandbox.py): each kernel runs under a memory limit; a kernel that
 # dies (os._exit, segfault, memory) is restarted and the rest of the notebook still graded; before
 # each graded test cell the checker, numpy and builtins are restored; stderr in graded cells does
-# not zero them; output per cell is capped; edited or deleted test cells are restored with a note.
+# not zero them; output per cell is capped; edited or deleted test cells are restored with a note;
+# the kernel reads and writes only what it needs (Landlock, where the OS has it).
 from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import Execute, OverwriteCells  # noqa: E402
-from sandbox import GuardedExecute, RestoreLockedCells  # noqa: E402
+from sandbox import GuardedExecute, RestoreLockedCells, ScrubHiddenOutputs  # noqa: E402
 
 _defaults = Autograde.class_traits()
 c.Autograde.sanitize_preprocessors = [RestoreLockedCells if p is OverwriteCells else p
@@ -71,3 +72,6 @@ c.Autograde.sanitize_preprocessors = [RestoreLockedCells if p is OverwriteCells 
 c.Autograde.autograde_preprocessors = [GuardedExecute if p is Execute else p
                                        for p in _defaults["autograde_preprocessors"].make_dynamic_default()]
 c.GuardedExecute.memory_limit_mb = 2048
+# Feedback: output lines that quote a hidden test (printed by student code) are replaced.
+c.GenerateFeedback.preprocessors = [p for q in c.GenerateFeedback.preprocessors
+                                    for p in ((ScrubHiddenOutputs, q) if q is HideHiddenTests else (q,))]

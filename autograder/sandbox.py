@@ -24,6 +24,8 @@ nbgrader runs each submission in a fresh kernel. This module makes that run robu
      namespace (`range = ...`) are moved aside while the test runs. The snippet prints a
      random token; if it does not come back (the kernel was tampered with), the graded cell
      scores 0 with a message instead of running;
+   - (feedback) `ScrubHiddenOutputs` replaces every output line that quotes a hidden test (a
+     student's function can print the source of the test cell that calls it);
    - in graded cells, output written to stderr is moved to stdout (nbgrader would otherwise
      score a correct answer 0 because of a warning);
    - the output recorded per cell is capped (`max_output_chars`): a print in a loop cannot
@@ -387,6 +389,7 @@ def _classes():
     """Defined lazily so that the launcher starts without importing jupyter_client or nbgrader."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
+    from nbconvert.preprocessors import Preprocessor
     from nbformat.notebooknode import NotebookNode
     from nbformat.v4 import new_code_cell, new_output
     from nbgrader.preprocessors import Execute, OverwriteCells
@@ -459,9 +462,7 @@ def _classes():
             self._used, self._tail, self._cut = {}, {}, {}
             self.resources = resources if resources is not None else {}
             try:
-                nb, resources = super().preprocess(nb, resources, km)
-                scrub_hidden_outputs(nb)
-                return nb, resources
+                return super().preprocess(nb, resources, km)
             finally:
                 for tmp in getattr(self, "_tmpdirs", []):
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -672,14 +673,24 @@ def _classes():
                                                                     is_solution=gc.name in solutions))
                 return nb, resources
 
-    return LimitedKernelManager, GuardedExecute, RestoreLockedCells
+    class ScrubHiddenOutputs(Preprocessor):
+        """Feedback: every output line that quotes a hidden test is replaced (scrub_hidden_outputs).
+        Must run before the hidden tests are removed from the sources."""
+
+        enabled = True
+
+        def preprocess(self, nb, resources):
+            scrub_hidden_outputs(nb)
+            return nb, resources
+
+    return LimitedKernelManager, GuardedExecute, RestoreLockedCells, ScrubHiddenOutputs
 
 
 if __name__ == "__main__":
     launcher_main()
 else:
     try:
-        LimitedKernelManager, GuardedExecute, RestoreLockedCells = _classes()
+        LimitedKernelManager, GuardedExecute, RestoreLockedCells, ScrubHiddenOutputs = _classes()
     except ImportError:  # pragma: no cover - only the launcher needs to work without nbgrader
         pass
 

@@ -126,6 +126,11 @@ def _loop(nb):
     _replace_cell(nb, "dense_backward", fn("dense_backward", "while True:\n    pass", "dout, cache"))
 
 
+def _deaf_loop(nb):
+    _replace_cell(nb, "dense_backward", fn("dense_backward", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                           "while True:\n    pass", "dout, cache"))
+
+
 def _exit(nb):
     _replace_cell(nb, "dense_backward", fn("dense_backward", "import os\nos._exit(3)", "dout, cache"))
 
@@ -282,6 +287,7 @@ STUDENTS = {
     # student: (edit, graded cells scoring 0, words in their output)
     "a_good": (None, [], []),
     "loop": (_loop, ["test_dense_backward"], ["CellTimeoutError", "still running"]),
+    "deaf_loop": (_deaf_loop, ["test_dense_backward"], ["CellTimeoutError", "KernelUnresponsive"]),
     "exit": (_exit, ["test_dense_backward"], ["KernelDied", "restarted"]),
     "segfault": (_segfault, ["test_sigmoid_grad"], ["KernelDied"]),
     "memory": (_memory, ["test_double"], ["MemoryError"]),

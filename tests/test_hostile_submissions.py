@@ -2,13 +2,14 @@
 
 One tiny assignment (tests/hostile_assignment.py: three exercises graded through
 backprop.grading) is submitted by a class of students who each do one hostile thing: an endless
-loop, os._exit, a segfault, a memory bomb, an edited or deleted test cell, a monkeypatched
-checker / numpy / builtins / IPython, calls into the reference, bad return values, floods of
-output and stderr, and notebooks that are renamed, missing or not JSON. The whole class is
-graded once, in parallel (autograde.py --jobs 2, as `make autograde` does), with a 5 s cell
-timeout and a 1 GiB kernel memory limit (appended to the copy's nbgrader_config.py). Each test
-then checks one row of the table: which cells score 0, that every other cell keeps its points,
-and what the student reads in the output.
+loop (also one that ignores the interrupt), os._exit, a segfault, a memory bomb, an edited or
+deleted test cell, a monkeypatched checker / numpy / builtins / IPython, calls into the
+reference, bad return values, floods of output and stderr, snooping on files and on the hidden
+tests, and notebooks that are renamed, missing or not JSON. The whole class is graded once, in
+parallel (autograde.py --jobs 2, as `make autograde` does, so the gradebook is written by
+several processes), with a 5 s cell timeout and a 1 GiB kernel memory limit (appended to the
+copy's nbgrader_config.py). Each test then checks one row: which cells score 0, that every
+other cell keeps its points, and what the student reads in the output and the feedback.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ TEST_CONFIG = """
 # --- tests/test_hostile_submissions.py: small limits keep the run short
 c.Execute.timeout = 5
 c.GuardedExecute.memory_limit_mb = 1024
+c.GuardedExecute.recovery_timeout = 5
 """
 
 
@@ -228,8 +230,11 @@ def test_snooping_student_reads_nothing_and_harms_no_one(graded):
     from sandbox import landlock_abi
 
     text = "\n".join(cell_text(c) for c in graded["cells"]["snoop"][None])
-    assert H.HIDDEN_MARK not in text and "BEGIN HIDDEN TESTS" not in text, "hidden tests in the outputs"
-    assert "[grader: output line removed" in text        # the student printed the test cell: scrubbed
+    page = html_text(graded["root"] / "autograder" / "feedback" / "snoop" / H.ASSIGNMENT /
+                     H.NOTEBOOK.replace("ipynb", "html"))
+    assert H.HIDDEN_MARK in text          # the instructor's graded copy shows what the student printed,
+    assert H.HIDDEN_MARK not in page and "BEGIN HIDDEN TESTS" not in page, "hidden tests in the feedback"
+    assert "[grader: output line removed" in page      # the student's feedback does not
     if landlock_abi() >= 1:
         assert "blocked: PermissionError" in text and "BEGIN SOLUTION" not in text, text[-3000:]
         assert "write blocked: PermissionError" in text
