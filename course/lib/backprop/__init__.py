@@ -23,4 +23,4 @@ from .train import *  # noqa: F401,F403
 from .plots import *  # noqa: F401,F403
 from .lenet import *  # noqa: F401,F403
 from .derivations import DerivationCheck, check_derivation, assert_derivation, check_step, assert_step  # noqa: F401
-from .recipes import LENET5_RECIPES, Recipe, LeNet5Result, train_lenet5, random_shift, cosine_schedule  # noqa: F401
+from .recipes import LENET5_RECIPES, Recipe, LeNet5Result, train_lenet5, random_shift, random_affine, cosine_schedule  # noqa: F401
