@@ -3,10 +3,14 @@
 nbgrader runs each submission in a fresh kernel. This module makes that run robust:
 
 1. Resource limits. `LimitedKernelManager` starts every kernel through this file used as a
-   launcher (`python sandbox.py --memory-mb N -- <kernel command>`), which sets
-   RLIMIT_AS (address space: a memory bomb gets MemoryError or dies, the machine is
-   unharmed), RLIMIT_CORE = 0 (no core dumps) and RLIMIT_FSIZE (no disk-filling file), then
-   exec's the kernel.
+   launcher (`python sandbox.py --memory-mb N --tmp DIR --read PATH ... -- <kernel command>`),
+   which sets RLIMIT_AS (address space: a memory bomb gets MemoryError or dies, the machine is
+   unharmed), RLIMIT_CORE = 0 (no core dumps) and RLIMIT_FSIZE (no disk-filling file), and,
+   where Linux offers Landlock (5.13+, no privileges needed), lets the kernel read only
+   Python, the installed packages, backprop and its own submission folder (not solutions/,
+   the gradebook, other submissions or other kernels' connection files), write only to a
+   private temporary folder, and not signal processes outside (the grader, other kernels);
+   then it exec's the kernel.
 2. `GuardedExecute`, nbgrader's Execute preprocessor with these additions (selected in
    nbgrader_config.py through Autograde.autograde_preprocessors):
    - kernel death (os._exit, a segfault, the memory limit): the cell gets an error output
@@ -24,12 +28,19 @@ nbgrader runs each submission in a fresh kernel. This module makes that run robu
      namespace (`range = ...`) are moved aside while the test runs. The snippet prints a
      random token; if it does not come back (the kernel was tampered with), the graded cell
      scores 0 with a message instead of running;
-   - (feedback) `ScrubHiddenOutputs` replaces every output line that quotes a hidden test (a
-     student's function can print the source of the test cell that calls it);
    - in graded cells, output written to stderr is moved to stdout (nbgrader would otherwise
      score a correct answer 0 because of a warning);
-   - the output recorded per cell is capped (`max_output_chars`): a print in a loop cannot
+   - the output recorded per cell is capped (the first `max_output_lines` / `max_output_chars`
+     and the last `tail_lines`, the middle dropped as it arrives): a print in a loop cannot
      fill the grader's memory or the feedback.
+3. `RestoreLockedCells` (sanitize step, in place of nbgrader's OverwriteCells): locked cells
+   get their original source back, deleted graded cells are put back, and a restored test
+   cell prints a note saying so.
+4. `ScrubHiddenOutputs` (feedback step, before the hidden tests are cut from the sources):
+   every output line that quotes a hidden test is replaced (a student's function can print
+   the source of the test cell that calls it).
+5. `submission_problems`: a missing, renamed or damaged notebook, in words (autograde.py
+   reports such a submission and grades the others).
 
 This hardens the grading of ordinary mistakes and ordinary cheating attempts. A student who
 studies this file and attacks the kernel deliberately can still interfere with code running in
@@ -390,7 +401,6 @@ def _classes():
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
     from nbconvert.preprocessors import Preprocessor
-    from nbformat.notebooknode import NotebookNode
     from nbformat.v4 import new_code_cell, new_output
     from nbgrader.preprocessors import Execute, OverwriteCells
     from nbgrader.utils import is_grade, is_solution
