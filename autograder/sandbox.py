@@ -203,14 +203,21 @@ def _which(name: str) -> str:
 
 GUARD_SETUP = r'''
 def _grading_guard_setup(key):
-    import sys, builtins, importlib
+    import sys, os, builtins, importlib
     names = ["builtins", "numpy", "numpy.linalg", "numpy.random", "math", "warnings", "contextlib",
              "traceback", "backprop", "backprop.grading"]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:
-            pass
+    # Import the real modules, not a backprop/ or numpy.py the submission may carry in its folder.
+    saved_path = list(sys.path)
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != here]
+    try:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+    finally:
+        sys.path[:] = saved_path
     mods = {}
     for name, mod in list(sys.modules.items()):
         if mod is not None and (name in names or name.startswith("backprop.")):

@@ -283,6 +283,29 @@ except OSError as exc:
 """)
 
 
+def _shadow(nb):
+    _replace_cell(nb, "dense_backward", WRONG_DENSE)
+    _replace_cell(nb, "sigmoid_grad", WRONG_SIGMOID)
+    _replace_cell(nb, "double", WRONG_DOUBLE)
+
+
+# Files a student adds next to the notebook: a fake backprop whose checks accept anything.
+FAKE_GRADING = """
+import numpy as np
+def _accept(*args, **kwargs):
+    print("all checks passed")
+check_layer_backward = check_function_gradients = check_derivative = check_value = expect_wrong = _accept
+def call_student(fn, *args, **kwargs):
+    return None
+def random_inputs(shapes, seed, **kwargs):
+    return {k: np.zeros(v) for k, v in shapes.items()}
+"""
+EXTRA_FILES = {
+    "shadow": {"backprop/__init__.py": "from .grading import *\ndef dense_forward(x, W, b):\n    return x, None\n",
+               "backprop/grading.py": FAKE_GRADING},
+}
+
+
 STUDENTS = {
     # student: (edit, graded cells scoring 0, words in their output)
     "a_good": (None, [], []),
@@ -303,6 +326,7 @@ STUDENTS = {
     "bad_values": (_bad_values, list(POINTS), ["NaN or infinite", "is None", "shape"]),
     "noisy": (_noisy, [], ["characters of output cut"]),
     "snoop": (_snoop, [], []),
+    "shadow": (_shadow, list(POINTS), []),
 }
 
 # Submissions that are not a gradable notebook: folder name -> how to break it, words in the report.
@@ -336,6 +360,9 @@ def submit_all(root: Path, source: Path) -> None:
         dest = sub / student / ASSIGNMENT
         dest.mkdir(parents=True, exist_ok=True)
         (dest / NOTEBOOK).write_text(json.dumps(nb, indent=1))
+        for name, text in EXTRA_FILES.get(student, {}).items():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_text(text)
     for student, (how, _) in BROKEN.items():
         dest = sub / student / ASSIGNMENT
         dest.mkdir(parents=True, exist_ok=True)

@@ -125,9 +125,10 @@ def test_hostile_student_loses_exactly_its_points(graded, student):
 @pytest.mark.slow
 @pytest.mark.xdist_group("nbgrader")
 def test_tampering_never_raises_a_grade(graded):
-    """The three tampering students submitted wrong code everywhere: the patched checker, numpy,
-    builtins and IPython hooks must not turn a single cell green, and no guard check fails."""
-    for student in ("patch_checker", "patch_numpy", "patch_builtins", "patch_ipython"):
+    """The tampering students submitted wrong code everywhere: the patched checker, numpy,
+    builtins and IPython hooks, and a fake backprop package next to the notebook, must not turn a
+    single cell green, and no guard check fails."""
+    for student in ("patch_checker", "patch_numpy", "patch_builtins", "patch_ipython", "shadow"):
         assert all(s == 0 for s in graded["scores"][student].values()), (student, graded["scores"][student])
         for g in H.POINTS:
             text = cell_text(graded["cells"][student][g])
