@@ -7,6 +7,7 @@ temporary gradebook, so the real course/ and autograder/gradebook.db are never t
 from __future__ import annotations
 
 import re
+import sys
 import time
 
 import pytest
@@ -106,6 +107,7 @@ def test_solution_notebook_runs_top_to_bottom(assignment, path, tmp_path):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))  # which Python ran it
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -117,6 +119,8 @@ def test_solution_notebook_runs_top_to_bottom(assignment, path, tmp_path):
             if meta.get("grade"):
                 assert not (out.get("output_type") == "stream" and out.get("name") == "stderr"), (
                     f"graded cell {meta['grade_id']} writes to stderr (nbgrader would score it zero): {out.get('text')}")
+    prefix = nb.cells[-1].outputs[0]["text"].strip()
+    assert prefix == sys.prefix, f"the notebook ran in {prefix}, not in this environment ({sys.prefix})"
     print(f"{assignment}: {seconds:.1f}s")
 
 
