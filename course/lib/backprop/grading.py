@@ -248,6 +248,7 @@ def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allo
 
     Raises NotImplementedYet, ReferenceCalled or StudentCodeError with a plain explanation.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         raise BadReturn(f"{name} should be a function, but it is a {type(fn).__name__}. "
@@ -327,6 +328,7 @@ def _inspect_array(value, label: str, shape: tuple):
 def _split_result(result, names: Sequence[str], labels: Sequence[str], fname: str) -> dict:
     """The student's return value -> {name: value}. Accepts an array (one name), a tuple/list in
     the order of `names`, or a dict keyed by names or labels ("W" or "dW")."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     n = len(names)
     if result is None:
         raise BadReturn(f"{fname} returned None: did you forget the `return` statement?")
@@ -411,6 +413,7 @@ def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed,
     f: called as f(**arrays) (scalar, or array when dout is given); arrays: name -> float64 array;
     values: name -> what the student returned for it; labels: display names ("dW"), same order.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     names = tuple(arrays)
     label_of = dict(zip(names, labels))
     name_of = dict(zip(labels, names))
@@ -457,6 +460,7 @@ def _prefixed(label, message):
 
 def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note, head="gradient"):
     """Print the per-tensor table; raise the right GradingError if anything is wrong."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     rows = []
     for name, label in zip(names, labels):
         if name in problems:
@@ -519,6 +523,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     error, result) and returns None (the report is in `last_report`); raises a GradingError with the diagnosis otherwise.
     Also fails when the backward changes dout or the cache in place.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     grad_names = (grad_names,) if isinstance(grad_names, str) else tuple(grad_names)
     fname = name or getattr(student_backward, "__name__", "your backward")
     forward_kwargs = dict(forward_kwargs or {})
@@ -570,6 +575,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
         is passed along unchanged.
     Prints the table and returns None; raises a GradingError with the diagnosis otherwise.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     fname = name or getattr(student_fn, "__name__", "your function")
     unknown = [g for g in wrt if g not in inputs]
@@ -618,6 +624,7 @@ def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4),
     x: the points (float64 array); by default normal(0, scale) of `shape`, kept 0.1*scale away
         from 0 when avoid_kinks.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     fname = name or getattr(student_df, "__name__", "your derivative")
     if x is None:
         x = random_inputs({"u": shape}, seed, scale=scale, avoid_kinks=avoid_kinks)["u"]
@@ -636,6 +643,7 @@ def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, 
 
     `got` is usually the return value of call_student(...). `hint` is appended to the message.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     expected_arr = np.asarray(expected, dtype=np.float64)
     arr, problem = _inspect_array(got, name, expected_arr.shape)
     if problem:
@@ -673,6 +681,7 @@ def expect_wrong(check: Callable, *args, kind=None, **kwargs):
     Fails when the checker confirms it ("implement the formula exactly as written, slip and
     all"), when the code is not implemented or crashes, or when it calls the reference.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     kinds = None if kind is None else ({kind} if isinstance(kind, str) else set(kind))
     try:
         check(*args, **kwargs)
