@@ -135,7 +135,7 @@ def training_table() -> None:
     r = LENET5_RECIPES["classic", "softmax"]
     print(f"recipe: momentum SGD ({r.momentum}), cosine learning-rate schedule from lr0, random_affine augmentation "
           f"(shift {r.max_shift} px, rotation {r.max_rotation} deg, zoom {r.max_scale}), weight decay "
-          f"{r.weight_decay}, 1 BLAS thread, tune_malloc()")
+          f"{r.weight_decay}, 1 BLAS thread, malloc left at its defaults")
 
 
 def main() -> None:
