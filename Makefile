@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 ASSIGNMENT ?=
-NBGRADER := cd autograder && ../$(VENV)/bin/nbgrader
+NBGRADER := cd autograder && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ../$(VENV)/bin/nbgrader
 
 # Parallel test workers and grading jobs: one BLAS thread each, or small matrix products fight for cores.
 test test-fast autograde: export OPENBLAS_NUM_THREADS = 1
