@@ -49,7 +49,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=course $(ROOT_FLAG)
 
 test: setup browser-deps
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=20
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS)
