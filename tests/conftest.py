@@ -5,7 +5,8 @@
 - load_pipeline_cases(): the wrong submissions of tests/pipeline_cases/<assignment>.py.
 - course_copy (fixture factory): a temporary copy of the course (solutions/, the autograder
   scripts and an empty course/) in which nbgrader may run without touching the real gradebook.
-- notebook_text(cell): a cell's source as one string.
+- notebook_text(cell): a cell's source as one string; nbgrader_meta(cell): its nbgrader metadata.
+- one_blas_thread (autouse): BLAS runs on one thread in every test.
 """
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ PIPELINE_CASES = Path(__file__).resolve().parent / "pipeline_cases"
 PYTHON = sys.executable
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread():
+    """BLAS on one thread: the products here are small, and with pytest-xdist's two workers on two
+    cores, two BLAS threads per worker spin against each other and run several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 def solution_notebooks() -> list[tuple[str, Path]]:
     """(assignment, notebook path) for every notebook in solutions/<assignment>/."""
     if not SOLUTIONS.is_dir():
@@ -37,6 +51,10 @@ def solution_notebooks() -> list[tuple[str, Path]]:
 def notebook_text(cell) -> str:
     src = cell["source"]
     return "".join(src) if isinstance(src, list) else src
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def read_notebook(path) -> dict:

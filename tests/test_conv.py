@@ -11,19 +11,6 @@ from backprop.conv import (
 from backprop.gradcheck import GradientCheckError, check_gradients
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run BLAS on one thread here: these products are small, and with pytest-xdist's two workers on
-    two cores, two BLAS threads per worker spin against each other and run several times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as configured
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
 # (N, C, F, KH, KW, stride, pad, OH, OW): strides 1-3, paddings 0-2, non-square kernels, batch 1
 CONFIGS = [
     (1, 1, 1, 3, 3, 1, 0, 3, 3),

@@ -11,19 +11,6 @@ from backprop.lenet import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run BLAS on one thread here: these products are small, and with pytest-xdist's two workers on
-    two cores, two BLAS threads per worker spin against each other and run several times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as configured
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
 VARIANTS = [("classic", "softmax"), ("classic", "rbf"), ("modern", "softmax"), ("modern", "rbf")]
 MASK = C3_TABLE.T[:, :, None, None].astype(float)          # (16, 6, 1, 1)
 

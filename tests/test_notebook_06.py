@@ -16,6 +16,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from conftest import nbgrader_meta as _meta
 
 matplotlib.use("Agg")
 
@@ -36,10 +37,6 @@ def _cells(path):
         src = cell["source"]
         cell["source"] = "".join(src) if isinstance(src, list) else src
     return nb["cells"]
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _gid(cell):

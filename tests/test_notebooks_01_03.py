@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import json
 import warnings
 from pathlib import Path
 
 import pytest
+from conftest import notebook_text as _source, nbgrader_meta as _meta, read_notebook as _load
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("01_mlp", "02_batched_mlp", "03_softmax")
@@ -28,18 +28,6 @@ NAMES = ("01_mlp", "02_batched_mlp", "03_softmax")
 
 def _path(kind, name):
     return ROOT / kind / name / f"{name}.ipynb"
-
-
-def _source(cell) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _load(path) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 def _cases(name):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import notebook_text as _source, nbgrader_meta as _meta, read_notebook as _load
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
@@ -29,18 +29,6 @@ NOTEBOOKS = {
 # cells too slow for an in-process test (the pipeline test and the slow test below run them)
 SLOW_CELLS = ("= train(", "report = check_gradients(", "lenet5_forward(params", "conv_shape_explorer(", "best_time(",
               "(history", "pred_test", "TRAIN_LONGER")
-
-
-def _source(cell) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _load(path) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 def _cases(name):

@@ -181,7 +181,7 @@ def run_pipeline(root: Path) -> dict:
                     continue
                 scores[(sdir.name, adir.name)] = {g.name: (g.score, g.max_score)
                                                  for nb in sub.notebooks for g in nb.grades}
-    print(f"\npipeline timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+    print("\npipeline timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
           + f"; {len(packed)} wrong students for {len(CASES)} cases")
     return dict(root=root, grade=grade, feedback=fb, scores=scores, students=student_ids, released=released,
                 release_log=release_log, placement=placement, problems=problems, timings=timings)

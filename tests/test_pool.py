@@ -9,19 +9,6 @@ from backprop.gradcheck import GradientCheckError, check_gradients
 from backprop.pool import subsample_backward, subsample_forward
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run BLAS on one thread here: these products are small, and with pytest-xdist's two workers on
-    two cores, two BLAS threads per worker spin against each other and run several times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as configured
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
 # (N, C, OH, OW, size, stride): non-overlapping, overlapping (stride < size), gaps (stride > size), batch 1
 POOLS = [
     (1, 1, 2, 2, 2, 2),

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import COURSE, REPO, SOLUTIONS, notebook_text, read_notebook, run_script, solution_notebooks
+from conftest import COURSE, REPO, notebook_text, read_notebook, run_script, solution_notebooks
 
 NOTEBOOKS = solution_notebooks()
 ASSIGNMENTS = sorted({a for a, _ in NOTEBOOKS})
