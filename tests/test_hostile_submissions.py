@@ -56,7 +56,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may interleave other modules between its tests
 def graded(tmp_path_factory):
     import shutil
 
@@ -97,7 +97,7 @@ def grade_log(graded) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 def test_class_is_graded_unattended(graded):
     assert graded["grade"].returncode == 0, grade_log(graded)
     assert graded["feedback"].returncode == 0, graded["feedback"].stdout + graded["feedback"].stderr[-3000:]
@@ -106,7 +106,7 @@ def test_class_is_graded_unattended(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 @pytest.mark.parametrize("student", list(H.STUDENTS))
 def test_hostile_student_loses_exactly_its_points(graded, student):
     _, zero, words = H.STUDENTS[student]
@@ -123,7 +123,7 @@ def test_hostile_student_loses_exactly_its_points(graded, student):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 def test_tampering_never_raises_a_grade(graded):
     """The tampering students submitted wrong code everywhere: the patched checker, numpy,
     builtins and IPython hooks, and a fake backprop package next to the notebook, must not turn a
@@ -136,7 +136,7 @@ def test_tampering_never_raises_a_grade(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 def test_output_is_limited_and_stderr_does_not_zero(graded):
     cells = graded["cells"]["noisy"]
     text = cell_text(cells["test_dense_backward"])
@@ -153,7 +153,7 @@ def test_output_is_limited_and_stderr_does_not_zero(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 @pytest.mark.parametrize("student", list(H.BROKEN))
 def test_unreadable_submission_is_reported(graded, student):
     _, words = H.BROKEN[student]
@@ -168,7 +168,7 @@ def test_unreadable_submission_is_reported(graded, student):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 def test_feedback_never_shows_hidden_tests(graded):
     root = graded["root"]
     pages = sorted((root / "autograder" / "feedback").glob(f"*/{H.ASSIGNMENT}/*.html"))
@@ -226,7 +226,7 @@ def test_builtin_names_used():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("nbgrader")
+@pytest.mark.xdist_group("nbgrader-hostile")
 def test_snooping_student_reads_nothing_and_harms_no_one(graded):
     from sandbox import landlock_abi
 

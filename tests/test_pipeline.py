@@ -107,7 +107,7 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may interleave other modules between its tests
 def pipeline():
     if not NOTEBOOKS:
         pytest.skip("no notebooks in solutions/")
