@@ -500,25 +500,24 @@ def _classes():
             failed = any(o.get("output_type") == "error" for o in cell.outputs)
             return (not failed), text
 
-        def _restart(self, index: int) -> None:
-            self.log.warning("Restarting the kernel and replaying %d cells", len(self._ran))
+        def _fresh_kernel(self, index: int) -> None:
+            """Replace the kernel by a new one, guarded, in the submission's folder."""
             self._cleanup_kernel()
             self.km = self.create_kernel_manager()
             self.start_new_kernel(cwd=self.resources.get("metadata", {}).get("path") or None)
             self.start_new_kernel_client()
             self._guard_ready = False
             self._setup_guard(index)
+
+        def _restart(self, index: int) -> None:
+            self.log.warning("Restarting the kernel and replaying %d cells", len(self._ran))
+            self._fresh_kernel(index)
             for j in list(self._ran):
                 try:
                     self._hidden(self.nb.cells[j].source, j)
                 except (DeadKernelError, CellTimeoutError):  # a cell that ran before fails now: go on without state
                     self._ran = []
-                    self._cleanup_kernel()
-                    self.km = self.create_kernel_manager()
-                    self.start_new_kernel(cwd=self.resources.get("metadata", {}).get("path") or None)
-                    self.start_new_kernel_client()
-                    self._guard_ready = False
-                    self._setup_guard(index)
+                    self._fresh_kernel(index)
                     break
 
         def _setup_guard(self, index: int) -> None:
