@@ -89,18 +89,22 @@ def lint_source(nb_path: Path) -> list[str]:
     return problems
 
 
+def student_cell_problems(cell: dict, where: str) -> list[str]:
+    """What a cell of a student notebook must not have: marker words, outputs."""
+    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    problems = [f"{where}: contains '{word}'" for word in FORBIDDEN if word in src]
+    if cell.get("outputs"):
+        problems.append(f"{where}: has outputs")
+    return problems
+
+
 def verify_release(folder: Path) -> list[str]:
     """A student folder must contain no solution, no hidden test and no output."""
     problems = []
     for nb_path in sorted(folder.glob("*.ipynb")):
         nb = json.loads(nb_path.read_text())
         for i, cell in enumerate(nb["cells"]):
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for word in FORBIDDEN:
-                if word in src:
-                    problems.append(f"{nb_path.name} cell {i} still contains '{word}'")
-            if cell.get("outputs"):
-                problems.append(f"{nb_path.name} cell {i} has outputs")
+            problems += student_cell_problems(cell, f"{nb_path.name} cell {i}")
     return problems
 
 

@@ -25,11 +25,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from release import student_cell_problems  # noqa: E402  (the same check as the release's)
+
 REPO = Path(__file__).resolve().parent.parent
 TOP = "backprop-course"
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", "feedback"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".db", ".log"}
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 INSTRUCTOR_ONLY = ("solutions", "autograder", "tests", "benchmarks", ".ci")
 NOT_FOR_STUDENTS = {"nbgrader", "pytest"}   # dependencies of the instructor side only
 
@@ -162,12 +164,8 @@ def problems_in(contents: dict[str, bytes], root: Path = REPO) -> list[str]:
             continue
         nb = json.loads(text)
         for i, cell in enumerate(nb.get("cells", [])):
+            problems += student_cell_problems(cell, f"{name} cell {i}")
             src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for word in MARKERS:
-                if word in src:
-                    problems.append(f"{name} cell {i}: contains '{word}'")
-            if cell.get("outputs"):
-                problems.append(f"{name} cell {i}: has outputs")
             lines = {l.strip() for l in src.splitlines()}
             leaked = sorted((lines & hidden_lines))
             if leaked:
