@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import sys
 import traceback
 import warnings
@@ -39,7 +40,10 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .explain import across_tensors
 from .gradcheck import DEFAULT_RTOL, check_gradients
+from .returned import inspect_returned
+from .slips import matching_slip
 
 last_report = None
 """The GradCheckReport of the last successful check (the checks return None, so that a graded
@@ -48,7 +52,8 @@ cell never ends in a value nbgrader would read as partial credit)."""
 __all__ = [
     "GradingError", "NotImplementedYet", "StudentCodeError", "ReferenceCalled", "BadReturn", "WrongGradient",
     "WrongValue", "random_inputs", "random_labels", "blocked_reference", "call_student",
-    "check_layer_backward", "check_function_gradients", "check_derivative", "check_value", "expect_wrong",
+    "check_layer_backward", "check_function_gradients", "check_derivative", "check_value", "check_value_slips",
+    "expect_wrong",
 ]
 
 
@@ -243,9 +248,11 @@ def _where_raised(exc: BaseException) -> str:
 
 
 def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allow: Iterable[str] = (),
-                 also: Iterable[str] = (), **kwargs):
+                 also: Iterable[str] = (), unchanged: bool = False, **kwargs):
     """Call a student's function with the reference blocked; return what it returns.
 
+    unchanged: the function must leave its arguments as it found them (a gradient checker that
+        perturbs x must put x back); if it changes one in place, BadReturn (kind "mutated") names it.
     Raises NotImplementedYet, ReferenceCalled or StudentCodeError with a plain explanation.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
@@ -255,6 +262,7 @@ def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allo
                         "Did you overwrite it with a value? Re-run the cell that defines it.")
     namespaces = [getattr(fn, "__globals__", None)]
     ctx = blocked_reference(allow=allow, also=also, namespaces=namespaces) if block else contextlib.nullcontext(_Block())
+    before = (_snapshot(args), _snapshot(kwargs)) if unchanged else None
     with _quiet(), ctx as state:
         try:
             result = fn(*args, **kwargs)
@@ -274,6 +282,8 @@ def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allo
                 f"{name} raised {type(exc).__name__}: {exc}\n(The traceback above shows the line, in "
                 f"{_where_raised(exc)}.)"
             ) from exc
+    if unchanged:
+        _refuse_changed_arguments(fn, name, before, args, kwargs)
     if state.calls:
         raise ReferenceCalled(
             f"{name} called backprop's {', '.join(sorted(set(state.calls)))}: the reference implementation is "
@@ -282,47 +292,34 @@ def call_student(fn, *args, name: Optional[str] = None, block: bool = True, allo
     return result
 
 
+def _refuse_changed_arguments(fn, name, before, args, kwargs):
+    """Raise BadReturn naming the first argument `fn` changed in place (before: snapshots of both)."""
+    __tracebackhide__ = True
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs).arguments
+        position = {id(v): k for k, v in bound.items()}
+    except (TypeError, ValueError):
+        position = {}
+    pairs = [(position.get(id(a), f"argument {i + 1}"), b, a) for i, (b, a) in enumerate(zip(before[0], args))]
+    pairs += [(k, before[1].get(k), v) for k, v in kwargs.items()]
+    for arg_name, old, new in pairs:
+        if _changed(old, new):
+            raise BadReturn(
+                f"{name} changed its input {arg_name} in place, so its results were computed at a moved point "
+                f"and everything after it sees a different {arg_name}. Put every entry back after you perturb "
+                f"it (x[i] = old value), or work on a copy.", {arg_name: "mutated"})
+
+
 # --------------------------------------------------------------------------------------------
 # Inspecting what came back
 # --------------------------------------------------------------------------------------------
 
-def _inspect_array(value, label: str, shape: tuple):
-    """Return (array, None) or (None, (kind, message)) for one returned gradient/value."""
-    if value is None:
-        return None, ("none", f"{label} is None: a `return` statement is missing, or a variable was never assigned.")
-    if isinstance(value, (list, tuple)):
-        return None, ("type", f"{label} is a Python {type(value).__name__}, not a numpy array. "
-                              "Build it with numpy operations (or np.array(...)).")
-    if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool) and shape == ():
-        value = np.asarray(value, dtype=np.float64 if isinstance(value, (float, int)) else None)
-    if not isinstance(value, np.ndarray):
-        return None, ("type", f"{label} is a {type(value).__name__}, not a numpy array of shape {shape}.")
-    if value.dtype.kind in "iub":
-        return None, ("dtype", f"{label} has integer dtype {value.dtype}: a gradient must be float64. "
-                               "Look for integer arithmetic (np.zeros(..., dtype=int), np.arange(3)).")
-    if value.dtype.kind == "c":
-        return None, ("dtype", f"{label} is complex ({value.dtype}); gradients here are real float64 arrays.")
-    if value.dtype.kind != "f":
-        return None, ("dtype", f"{label} has dtype {value.dtype}, expected float64.")
-    if value.dtype != np.float64:
-        return None, ("dtype", f"{label} has dtype {value.dtype}; the course computes in float64 "
-                               f"(in {value.dtype} the rounding error is too large to check). "
-                               "Something converted it: look for astype or np.float32.")
-    if value.shape != tuple(shape):
-        hint = ""
-        if value.ndim == 2 and value.shape == tuple(shape)[::-1]:
-            hint = " It looks transposed."
-        elif value.size == int(np.prod(shape)):
-            hint = " It has the right number of entries in the wrong arrangement."
-        elif value.ndim == len(shape) - 1 or value.ndim == 0:
-            hint = " An axis is missing: was it summed away (or not summed where it should be)?"
-        return None, ("shape", f"{label} has shape {value.shape}, but it must have the shape of the variable, "
-                               f"{tuple(shape)}.{hint}")
-    if not np.all(np.isfinite(value)):
-        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
-        return None, ("nonfinite", f"{label} contains {bad} NaN or infinite value(s): look for a division by "
-                                   "zero, a log of 0, or an exp that overflows.")
-    return value, None
+def _inspect_array(value, label: str, shape: tuple, what: str = "gradient"):
+    """Return (array, None) or (None, (kind, message)) for one returned gradient/value.
+
+    what: "gradient", "value" or "integer"; the rule is `backprop.returned.inspect_returned`.
+    """
+    return inspect_returned(value, label, shape, what=what)
 
 
 def _split_result(result, names: Sequence[str], labels: Sequence[str], fname: str) -> dict:
@@ -407,7 +404,7 @@ def _fmt_shape(shape) -> str:
 
 
 def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed, title,
-             ok_note="All gradients agree with finite differences.", head="gradient"):
+             ok_note="All gradients agree with finite differences.", head="gradient", explain=None):
     """Inspect the returned gradients, check the usable ones with check_gradients, report.
 
     f: called as f(**arrays) (scalar, or array when dout is given); arrays: name -> float64 array;
@@ -451,50 +448,46 @@ def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed,
             report = check_gradients(f_labels, by_label, analytic, dout=dout, layout=layout, batch_size=batch_size,
                                      rtol=rtol, seed=seed, raise_on_failure=False)
     return _report_and_raise(title, labels, labels, {label_of[g]: shapes[g] for g in names},
-                             {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note, head)
+                             {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note, head,
+                             explain=explain and (lambda ok: explain({label_of[g]: values[g] for g in names}, ok)))
 
 
 def _prefixed(label, message):
     return message if message.startswith(label + " ") else f"{label}: {message}"
 
 
-def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note, head="gradient"):
-    """Print the per-tensor table; raise the right GradingError if anything is wrong."""
+def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_note, head="gradient",
+                      explain=None):
+    """Print the headline (if any), the per-tensor table and the diagnoses; raise if anything is wrong.
+
+    explain: called with {label: passed?} when something is wrong; returns (headline, labels whose
+    own diagnosis adds nothing) or None. With a headline, the vague "no simple pattern" lines go.
+    """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
-    rows = []
+    rows, kinds, diagnoses = [], {}, {}
     for name, label in zip(names, labels):
         if name in problems:
-            kind, _ = problems[name]
-            rows.append((label, _fmt_shape(shapes[name]), "-", f"WRONG ({kind})"))
+            kinds[label], diagnoses[label] = problems[name][0], (problems[name][1], False)
+            rows.append((label, _fmt_shape(shapes[name]), "-", f"WRONG ({kinds[label]})"))
         elif report is not None:
             r = report[name]
+            if not r.ok:
+                kinds[label], diagnoses[label] = r.diagnosis.kind, (r.diagnosis.message, _is_vague(r.diagnosis))
             status = "ok" if r.ok else f"WRONG ({r.diagnosis.kind})"
             extra = f", {r.kinks} on a kink skipped" if r.kinks else ""
             if r.mode != "full":
                 extra = f", sampled {r.checked} entries + {r.directions} directions" + extra
             rows.append((label, _fmt_shape(shapes[name]), f"{r.max_rel_error:.1e}", status + extra))
-    print(f"{title} (seed {seed})")
-    head = (head, "shape", "rel. error", "result")
-    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
-    line = lambda r: "  ".join(str(v).ljust(w) if i != 2 else str(v).rjust(w)  # noqa: E731
-                               for i, (v, w) in enumerate(zip(r, widths)))
-    print(line(head))
-    print("-" * len(line(head)))
-    for r in rows:
-        print(line(r))
-
-    kinds, messages = {}, []
-    for name, label in zip(names, labels):
-        if name in problems:
-            kinds[label] = problems[name][0]
-            messages.append(_prefixed(label, problems[name][1]))
-        elif report is not None and not report[name].ok:
-            d = report[name].diagnosis
-            kinds[label] = d.kind
-            messages.append(_prefixed(label, d.message))
-    if messages:
-        text = "\n".join(messages)
-        print("\n" + text)
+    said = explain({label: label not in kinds for label in labels}) if (kinds and explain) else None
+    headline, quiet = said if said else ("", set())
+    if headline:
+        print(headline + "\n")
+    _print_table(f"{title} (seed {seed})", (head, "shape", "rel. error", "result"), rows)
+    if kinds:
+        messages = [_prefixed(label, text) for label, (text, vague) in diagnoses.items()
+                    if label not in quiet and not (vague and headline)]
+        text = "\n".join(([headline] if headline else []) + messages)
+        print("\n" + "\n".join(messages) if messages else "")
         refuted = (report is not None and not report.ok) or "transpose" in kinds.values()
         if not refuted:
             raise BadReturn(text, kinds)
@@ -505,11 +498,60 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
     return None
 
 
+def _is_vague(diagnosis) -> bool:
+    """A diagnosis that names no pattern: every entry wrong, no sign, factor or place to point at."""
+    return diagnosis.kind == "partial" and diagnosis.details.get("fraction") == 1.0
+
+
+def _print_table(title, head, rows):
+    print(title)
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
+    line = lambda r: "  ".join(str(v).ljust(w) if i != 2 else str(v).rjust(w)  # noqa: E731
+                               for i, (v, w) in enumerate(zip(r, widths)))
+    print(line(head))
+    print("-" * len(line(head)))
+    for r in rows:
+        print(line(r))
+
+
+def _explainer(slips, stages, run):
+    """The `explain` hook of _compare: a matching known slip first, else the reasoning across tensors.
+
+    slips: Slip objects; run(slip.fn) -> {label: result} on the inputs the student got (or None).
+    stages: Stage objects for `across_tensors` (may be empty).
+    """
+    if not slips and not stages:
+        return None
+
+    def explain(got, ok):
+        candidates = ((slip, _run_quietly(run, slip.fn)) for slip in slips)
+        slip = matching_slip(got, candidates) if slips else None
+        if slip is not None:
+            return f"Recognised mistake: {slip.words}", set()
+        return across_tensors(ok, stages) if stages else None
+
+    return explain
+
+
+def _relabel(values: Mapping, names: Sequence[str], labels: Sequence[str]) -> dict:
+    """{name: value} -> {label: value} ("W" -> "dW")."""
+    return {label: values[name] for name, label in zip(names, labels)}
+
+
+def _run_quietly(run, fn):
+    try:
+        with _quiet():
+            return run(fn)
+    except Exception:  # a slip that cannot run on these inputs simply does not match
+        return None
+
+
 def check_layer_backward(student_backward: Callable, forward: Callable, inputs: Mapping[str, np.ndarray],
                          grad_names, *, seed: int = 0, forward_kwargs: Optional[Mapping] = None,
                          layout: Optional[Mapping[str, str]] = None, batch_size: Optional[int] = None,
                          rtol: float = DEFAULT_RTOL, name: Optional[str] = None, block: bool = True,
-                         allow: Iterable[str] = (), also: Iterable[str] = ()):
+                         allow: Iterable[str] = (), also: Iterable[str] = (), slips: Sequence = (),
+                         stages: Sequence = ()):
     """Check a layer's backward pass against finite differences of its forward pass.
 
     student_backward: called as student_backward(dout, cache); returns the gradients named in
@@ -522,6 +564,9 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     The checked scalar is sum(forward(...)[0] * dout). Prints a table (gradient, shape, relative
     error, result) and returns None (the report is in `last_report`); raises a GradingError with the diagnosis otherwise.
     Also fails when the backward changes dout or the cache in place.
+    slips: known slips (backprop.slips.Slip, fn called like student_backward); one whose result
+        equals the student's is named first. stages: backprop.explain.Stage objects, from the
+        output back to the input, for the headline that says where the error enters.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     grad_names = (grad_names,) if isinstance(grad_names, str) else tuple(grad_names)
@@ -554,15 +599,20 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     def f(**kw):
         return forward(**kw, **fixed, **forward_kwargs)[0]
 
+    def run(fn):
+        return _relabel(_split_result(fn(dout.copy(), _snapshot(cache)), grad_names, labels, fname), grad_names, labels)
+
     return _compare(f, {g: arrays[g] for g in grad_names}, values, labels, dout=dout, layout=layout,
                     batch_size=batch_size, rtol=rtol, seed=seed,
-                    title=f"{fname}: gradients against finite differences")
+                    title=f"{fname}: gradients against finite differences",
+                    explain=_explainer(slips, stages, run))
 
 
 def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Mapping[str, object], wrt,
                              *, seed: int = 0, returns_loss: bool = False, layout: Optional[Mapping[str, str]] = None,
                              batch_size: Optional[int] = None, rtol: float = DEFAULT_RTOL, name: Optional[str] = None,
-                             block: bool = True, allow: Iterable[str] = (), also: Iterable[str] = ()):
+                             block: bool = True, allow: Iterable[str] = (), also: Iterable[str] = (),
+                             slips: Sequence = (), stages: Sequence = ()):
     """Check the gradients of a scalar loss that a student's function returns.
 
     student_fn: called as student_fn(**inputs) (copies of the arrays). Returns the gradients with
@@ -573,6 +623,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
         whose first element is the scalar loss.
     inputs: name -> value; the names in `wrt` must be float64 arrays, the rest (labels, settings)
         is passed along unchanged.
+    slips, stages: as in check_layer_backward (a slip's fn is called like student_fn).
     Prints the table and returns None; raises a GradingError with the diagnosis otherwise.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
@@ -607,15 +658,21 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
                              f"(ratio {ratio:.4g}). Check the forward pass and the loss's normalisation.",
                              {"loss": "value"})
     values = _split_result(result, wrt, labels, fname)
+
+    def run(fn):
+        out = fn(**{k: _copy_tree(v) for k, v in arrays.items()})
+        return _relabel(_split_result(out[1] if returns_loss else out, wrt, labels, fname), wrt, labels)
+
     return _compare(loss, {g: arrays[g] for g in wrt}, values, labels, dout=None, layout=layout,
                     batch_size=batch_size, rtol=rtol, seed=seed,
-                    title=f"{fname}: gradients of the loss against finite differences")
+                    title=f"{fname}: gradients of the loss against finite differences",
+                    explain=_explainer(slips, stages, run))
 
 
 def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4), seed: int = 0,
                      from_output: bool = False, avoid_kinks: bool = True, scale: float = 2.0,
                      rtol: float = DEFAULT_RTOL, name: Optional[str] = None, block: bool = True,
-                     allow: Iterable[str] = (), also: Iterable[str] = ()):
+                     allow: Iterable[str] = (), also: Iterable[str] = (), slips: Sequence = ()):
     """Check an element-wise derivative against central differences of f.
 
     student_df: called as student_df(u) and must return f'(u) element-wise (same shape as u);
@@ -634,40 +691,80 @@ def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4),
     result = call_student(student_df, arg, name=fname, block=block, allow=allow, also=also)
     return _compare(lambda u: np.sum(f(u)), {"u": x}, {"u": result}, (fname,), dout=None, layout=None,
                     batch_size=None, rtol=rtol, seed=seed, title=f"{fname}: derivative against central differences",
-                    ok_note="The derivative agrees with finite differences.", head="derivative")
+                    ok_note="The derivative agrees with finite differences.", head="derivative",
+                    explain=_explainer(slips, (), lambda fn: {fname: fn(arg.copy())}))
+
+
+def _expected_what(expected) -> str:
+    """'integer' for an int, a numpy integer or an integer array; 'value' otherwise."""
+    if isinstance(expected, bool):
+        return "value"
+    if isinstance(expected, (int, np.integer)):
+        return "integer"
+    return "integer" if isinstance(expected, np.ndarray) and expected.dtype.kind in "iu" else "value"
+
+
+def _value_mismatch(name: str, arr, expected_arr, close) -> str:
+    """The sentence that says how a value differs from the expected one."""
+    if arr.ndim == 0:
+        fmt = "d" if arr.dtype.kind in "iu" else ".10g"
+        msg = f"{name} is not right: expected {expected_arr[()]:{fmt}}, got {arr[()]:{fmt}}."
+        if float(expected_arr) != 0 and np.isfinite(float(arr)) and arr.dtype.kind == "f":
+            msg += f" That is {float(arr) / float(expected_arr):.4g} times the expected value."
+        return msg
+    idx = tuple(int(i) for i in np.argwhere(~close)[0])
+    msg = (f"{name} is not right: {np.count_nonzero(~close)} of {close.size} entries differ; "
+           f"expected {expected_arr[idx]:.10g} at index {idx}, got {arr[idx]:.10g}.")
+    if np.all(expected_arr != 0):
+        ratio = arr / expected_arr
+        if np.allclose(ratio, ratio.flat[0], rtol=1e-6):
+            msg += f" Every entry is {ratio.flat[0]:.6g} times the right one."
+    return msg
 
 
 def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, atol: float = 0.0,
-                hint: str = ""):
+                hint: str = "", what: Optional[str] = None):
     """Compare a value (number or array) with the expected one; raise WrongValue with the difference.
 
     `got` is usually the return value of call_student(...). `hint` is appended to the message.
+    what: "integer" (a size, a count: compared exactly; Python int, numpy integers, 0-d arrays
+        and whole-number floats are all accepted), "value" (any real number or array, compared
+        with rtol/atol) or "gradient" (float64 only). Default: "integer" when `expected` is an
+        int, a numpy integer or an integer array, else "value".
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
-    expected_arr = np.asarray(expected, dtype=np.float64)
-    arr, problem = _inspect_array(got, name, expected_arr.shape)
+    what = what or _expected_what(expected)
+    expected_arr = np.asarray(expected, dtype=np.int64 if what == "integer" else np.float64)
+    arr, problem = _inspect_array(got, name, expected_arr.shape, what=what)
     if problem:
         raise BadReturn(problem[1] + (" " + hint if hint else ""), {name: problem[0]})
-    arr = np.asarray(arr, dtype=np.float64)
-    close = np.isclose(arr, expected_arr, rtol=rtol, atol=atol)
+    if what == "integer":
+        close = arr == expected_arr
+    else:
+        arr = np.asarray(arr, dtype=np.float64)
+        close = np.isclose(arr, expected_arr, rtol=rtol, atol=atol)
     if not np.all(close):
-        bad = np.argwhere(~close) if arr.ndim else [()]
-        idx = tuple(int(i) for i in bad[0])
-        where = f" at index {idx}" if arr.ndim else ""
-        if arr.ndim == 0:
-            msg = f"{name} is not right: expected {float(expected_arr):.10g}, got {float(arr):.10g}."
-            if float(expected_arr) != 0 and np.isfinite(float(arr)):
-                msg += f" That is {float(arr) / float(expected_arr):.4g} times the expected value."
-        else:
-            msg = (f"{name} is not right: {np.count_nonzero(~close)} of {close.size} entries differ; "
-                   f"expected {expected_arr[idx]:.10g}{where}, got {arr[idx]:.10g}.")
-        if arr.ndim and np.all(expected_arr != 0):
-            ratio = arr / expected_arr
-            if np.allclose(ratio, ratio.flat[0], rtol=1e-6):
-                msg += f" Every entry is {ratio.flat[0]:.6g} times the right one."
-        raise WrongValue(msg + (" " + hint if hint else ""), {name: "value"})
+        raise WrongValue(_value_mismatch(name, arr, expected_arr, np.asarray(close)) + (" " + hint if hint else ""),
+                         {name: "value"})
     print(f"{name}: ok")
     return None
+
+
+def check_value_slips(got, expected, *, slips: Sequence = (), name: str = "the result", **kwargs):
+    """check_value, and when the value is wrong, name the known slip whose value it equals.
+
+    slips: pairs (Slip, the value that slip gives on the same inputs); kwargs go to check_value.
+    """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
+    try:
+        return check_value(got, expected, name=name, **kwargs)
+    except WrongValue as err:
+        slip = matching_slip({name: got}, ((s, {name: v}) for s, v in slips), right={name: expected})
+        if slip is None:
+            raise
+        headline = f"Recognised mistake: {slip.words}"
+        print(headline)
+        raise WrongValue(f"{headline}\n{err}", err.kinds) from None
 
 
 def expect_wrong(check: Callable, *args, kind=None, **kwargs):
