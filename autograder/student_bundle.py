@@ -6,6 +6,7 @@
 Layout inside the archive (one top folder, `backprop-course/`):
 
     README.md            for students: install, open, work, submit
+    SOURCES.md           the source documents the notebooks cite, and their slips (from course/)
     pyproject.toml       installs `backprop` (pip install -e .) with the packages the notebooks need
     lib/backprop/        the package (reference implementation, gradient checker, checks)
     00_gradient_checking/00_gradient_checking.ipynb, 01_mlp/..., ...   from course/ (the release)
@@ -102,6 +103,8 @@ def collect(root: Path = REPO) -> dict[str, Path]:
             for f in sorted(folder.rglob("*")):
                 if _included(f, course):
                     files[str(f.relative_to(course))] = f
+    for f in sorted(course.glob("*.md")):   # pages beside the notebooks, e.g. SOURCES.md
+        files[f.name] = f
     return files
 
 
@@ -125,7 +128,9 @@ def readme_text(files: dict, root: Path = REPO) -> str:
 
     python = tomllib.loads((Path(root) / "pyproject.toml").read_text())["project"].get("requires-python", ">=3.10")
     notebooks = sorted(n for n in files if n.endswith(".ipynb"))
-    listing = "\n".join(f"- `{n}`" for n in notebooks) + "\n- `lib/backprop/`: the library\n"
+    pages = sorted(n for n in files if "/" not in n and n.endswith(".md"))
+    listing = ("\n".join(f"- `{n}`" for n in notebooks + pages)
+               + "\n- `lib/backprop/`: the library\n")
     return README.format(python=python.lstrip(">="), listing=listing)
 
 

@@ -4,11 +4,11 @@ Each activation is an `Activation` with three functions of arrays of any shape:
 
     y = act.f(u)            the value
     d = act.df(u)           the derivative dy/du, element-wise, from the input u
-    d = act.df_from_y(y)    the same derivative written with the output y, where the seeds do
+    d = act.df_from_y(y)    the same derivative written with the output y, where the sources do
                             so (sigmoid: y(1 - y), tanh: 1 - y^2); None when no such form exists
 
-ReLU at its kink. The course takes relu'(0) = 0, i.e. the derivative is (u > 0), as seed 000
-does. Seed 003 takes relu'(0) = 1 (u >= 0), and a central finite difference taken exactly
+ReLU at its kink. The course takes relu'(0) = 0, i.e. the derivative is (u > 0), as Jin (2016)
+does. Sugihara (2021) takes relu'(0) = 1 (u >= 0), and a central finite difference taken exactly
 at 0 returns 0.5. All three are "right": at 0 ReLU has no derivative, only a set of
 subgradients [0, 1]. The gradient checker avoids the question by detecting entries that sit
 on a kink and skipping them (see `backprop.gradcheck`).
@@ -53,7 +53,7 @@ def sigmoid_grad(u):
 
 
 def sigmoid_grad_from_output(y):
-    """sigma'(u) written with y = sigma(u): y (1 - y)  (seeds 000, 001)."""
+    """sigma'(u) written with y = sigma(u): y (1 - y)  (Jin 2016, Huang 2018; see SOURCES.md)."""
     return y * (1.0 - y)
 
 
@@ -83,7 +83,7 @@ def _float_dtype(u):
 
 
 def relu_grad(u):
-    """(u > 0): the course's convention relu'(0) = 0 (seed 000). Seed 003 uses (u >= 0)."""
+    """(u > 0): the course's convention relu'(0) = 0 (Jin 2016). Sugihara (2021) uses (u >= 0)."""
     return (np.asarray(u) > 0).astype(_float_dtype(u))
 
 

@@ -6,10 +6,10 @@ The layer, in NCHW layout with output-major weights like `torch.nn.functional.co
     out[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] * xpad[n, c, i*S + p, j*S + q]
 
 where xpad is x with `pad` zeros on every border and S is the stride. This is the formula of
-seed 000 section 2 (u = sum_{p,q,d} w_{pqdm} y_{(p+i-1)(q+j-1)d} + b) in 0-based indices and
+Jin (2016), section 2 (u = sum_{p,q,d} w_{pqdm} y_{(p+i-1)(q+j-1)d} + b) in 0-based indices and
 with a stride: a *cross-correlation*, the kernel is not flipped. Its backward pass to the input
 is therefore a full *convolution* of the deltas with W (a full correlation with W rotated by
-180 degrees, seed 000 eq. 24 and seed 004); im2col/col2im compute exactly that without ever
+180 degrees: Jin (2016), eq. 24, and Liao (2018), section 3.4); im2col/col2im compute exactly that without ever
 flipping anything.
 
 The column matrix
@@ -23,7 +23,7 @@ The column matrix
 
 So column (n, i, j) is the receptive field of output pixel (i, j) of sample n, unrolled, and
 the whole layer is ONE matrix product:  out_matrix (F, N*OH*OW) = W.reshape(F, -1) @ cols + b.
-This is seed 000's matrix A (K*K*n_in rows, (H-K+1)(W-K+1)*batch_size columns, built there by
+This is Jin (2016)'s matrix A (K*K*n_in rows, (H-K+1)(W-K+1)*batch_size columns, built there by
 MATLAB's im2col(..., 'sliding') per channel and sample) and its U = W * A + b, generalised to
 stride and padding.
 
@@ -67,7 +67,7 @@ def _check_int(value, name: str, minimum: int) -> int:
 def conv_output_size(size, kernel, stride=1, pad=0, *, what: str = "input size") -> int:
     """Output length of a sliding window along one axis: (size + 2 pad - kernel) / stride + 1.
 
-    All arguments are integers (stride >= 1, pad >= 0). Seed 000 writes
+    All arguments are integers (stride >= 1, pad >= 0). Jin (2016) writes
     W2 = (W1 - K + 2P)/S + 1; here the division must be exact: a window that would hang over
     the (padded) border is an error rather than silently dropped, so a student never loses the
     last rows of an image without noticing. The ValueError names the nearest input sizes that
@@ -228,9 +228,9 @@ def conv2d_backward(dout, cache):
     dout (N, F, OH, OW) = dL/dout; cache from `conv2d_forward`. Returns
       dx (N, C, H, W)      = col2im(W_mat.T @ dout_mat): every output gradient is sent back
                              through the kernel entry that produced it; as a formula, a full
-                             convolution of dout with W (seed 000 eq. 24);
-      dW (F, C, KH, KW)    = dout_mat @ cols.T: correlation of the input with dout (seed 000 eq. 27);
-      db (F,)              = dout summed over batch and positions (seed 000 eq. 29),
+                             convolution of dout with W (Jin 2016, eq. 24);
+      dW (F, C, KH, KW)    = dout_mat @ cols.T: correlation of the input with dout (Jin 2016, eq. 27);
+      db (F,)              = dout summed over batch and positions (Jin 2016, eq. 29),
     where dout_mat is dout arranged as (F, N*OH*OW) and W_mat = W.reshape(F, C*KH*KW).
     """
     return _conv2d_backward(dout, cache, need_dx=True)

@@ -1,8 +1,9 @@
 """The affine (fully connected) layer.
 
-Weights are stored output-major, W of shape (M, D) maps D inputs to M outputs, as in seeds
-000/001 (W^l is N_l x N_{l-1}) and in torch.nn.Linear. Seed 002 stores the transpose
-(n = W^T a + b with W of shape D x M); its dF/dW is the transpose of ours.
+Weights are stored output-major, W of shape (M, D) maps D inputs to M outputs, as in Jin
+(2016) and Huang (2018) (W^l is N_l x N_{l-1}) and in torch.nn.Linear. The notes
+*Backpropagation and Learning* store the transpose (n = W^T a + b with W of shape D x M);
+their dF/dW is the transpose of ours. SOURCES.md in the course folder describes all five.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """LeNet-5 (LeCun, Bottou, Bengio, Haffner 1998), built from the course's layers.
 
-Classic variant, as in the paper and seed 004 section 3 (f = scaled tanh 1.7159 tanh(2a/3)):
+Classic variant, as in the paper and Liao (2018), section 3 (f = scaled tanh 1.7159 tanh(2a/3)):
 
     input  (N, 1, 32, 32)
     C1     conv 6 maps 5x5             -> (N, 6, 28, 28),  f
@@ -24,15 +24,15 @@ Parameters are a dict name -> float64 array ("C1_W", "C1_b", "S2_coeff", ..., "o
 "out_b"); gradients come back as a dict with the same keys. The variant and the output layer
 are read off the keys, so a params dict is all a function needs.
 
-The partially connected C3 and seed 004. C3 is an ordinary 6 -> 16 convolution whose weight
+The partially connected C3 and Liao (2018). C3 is an ordinary 6 -> 16 convolution whose weight
 W (16, 6, 5, 5) is multiplied by the connection mask M[d, p] = C3_TABLE[p, d] before use:
     Y~(d) = sum over p with T[p, d] = 1 of  W(d, p) (x) X(p) + b(d).
 Backward, with delta(d) = dL/dY~(d):
     dL/dW(d, p) = delta(d) (x) X(p)   if T[p, d] = 1, else 0 (the mask zeros the gradient of
                                       every unconnected kernel, so training never revives it);
     dL/dX(p)    = sum over OUTPUT maps d with T[p, d] = 1 of full-conv(delta(d), W(d, p)).
-The input map p collects from every output map it feeds. Seed 004 prints the last sum over p
-for fixed d, i.e. over the wrong index (see ERRATA.md); running conv2d_backward on W * M
+The input map p collects from every output map it feeds. Liao (2018) prints the last sum over p
+for fixed d, i.e. over the wrong index (see SOURCES.md, slips); running conv2d_backward on W * M
 computes the right sum automatically, because the masked kernels are zero.
 """
 from __future__ import annotations

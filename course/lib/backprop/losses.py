@@ -1,17 +1,18 @@
 """Loss functions with their gradients.
 
-The seeds disagree on how squared error is normalised, so each convention has its own,
-clearly named function. Every function returns `(loss, grad)` where `grad` is dLoss/dy_pred
+The source documents (see SOURCES.md) disagree on how squared error is normalised, so each
+convention has its own, clearly named function. Every function returns `(loss, grad)` where `grad` is dLoss/dy_pred
 with the shape of `y_pred`.
 
-| function                    | loss                               | gradient                 | seed        |
+| function                    | loss                               | gradient                 | source      |
 |-----------------------------|------------------------------------|--------------------------|-------------|
-| `squared_error_sum`         | sum_n sum_j (t - y)^2              | -2 (t - y)               | 000 sec 1.5, 003 |
-| `squared_error_mean`        | (1/N) sum_n sum_j (t - y)^2        | -(2/N) (t - y)           | 000 eq. 1   |
-| `squared_error_half`        | (1/2) sum_n sum_j (t - y)^2        | -(t - y) = y - t         | 001, 002    |
+| `squared_error_sum`         | sum_n sum_j (t - y)^2              | -2 (t - y)               | Jin 2016 sec. 1.5; *Backpropagation and Learning* (TSE) |
+| `squared_error_mean`        | (1/N) sum_n sum_j (t - y)^2        | -(2/N) (t - y)           | Jin 2016 eq. 1; *Backpropagation and Learning* (MSE) |
+| `squared_error_half`        | (1/2) sum_n sum_j (t - y)^2        | -(t - y) = y - t         | Sugihara 2021 eq. 3 |
 
 `softmax_cross_entropy(logits, labels)` is the classifier loss (batch mean, stable);
-`cross_entropy(probs, targets)` is the loss on probabilities, for seed 000's softmax derivation.
+`cross_entropy(probs, targets)` is the loss on probabilities, for the softmax derivation of
+Jin (2016), section 1.6.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def softmax_cross_entropy(logits, labels):
 
 
 def cross_entropy(probs, targets):
-    """E = -sum_n sum_k t_nk log y_nk on probabilities (seed 000 section 1.6; a plain sum).
+    """E = -sum_n sum_k t_nk log y_nk on probabilities (Jin 2016, section 1.6; a plain sum).
 
     probs, targets (N, C) or (C,). Returns (loss, dE/dprobs) with dE/dy = -t / y.
     """

@@ -1,7 +1,7 @@
 """A small multi-layer perceptron built from the library's layers.
 
 Parameters live in a dict {"W1", "b1", ..., "WL", "bL"}; W_l has shape (n_l, n_{l-1})
-(output-major, seeds 000/001) and b_l shape (n_l,). Layer l computes
+(output-major, as in Jin 2016 and Huang 2018) and b_l shape (n_l,). Layer l computes
 u_l = a_{l-1} W_l^T + b_l and a_l = phi_l(u_l); a_0 = x.
 
 x may be one sample (D,) or a batch (N, D); the loss conventions are those of

@@ -143,8 +143,8 @@ def subsample_forward(x, coeff, bias, size=2, stride=None):
     with window_sums (N, C, OH, OW).
 
     LeCun et al. (1998) add the four inputs and multiply by one trainable coefficient per map;
-    seed 004 writes the same layer as omega * MeanPool(Y) + a. The two are one layer with the
-    coefficient scaled by 4 (omega = 4 coeff), so seed 004's dL/dY = (omega / 4) (...) is our
+    Liao (2018) writes the same layer as omega * MeanPool(Y) + a. The two are one layer with the
+    coefficient scaled by 4 (omega = 4 coeff), so Liao's dL/dY = (omega / 4) (...) is our
     coeff * (...) below.
     """
     stride = size if stride is None else stride
@@ -164,7 +164,7 @@ def subsample_backward(dout, cache):
 
     dout (N, C, OH, OW). Returns
       dx (N, C, H, W)  = coeff[c] * dout[n, c, i, j] copied to every entry of window (i, j);
-      dcoeff (C,)      = sum over n, i, j of dout * window_sums  (seed 004: sum(dL/dX~ . MeanPool(Y)), times 1/4);
+      dcoeff (C,)      = sum over n, i, j of dout * window_sums  (Liao 2018: sum(dL/dX~ . MeanPool(Y)), times 1/4);
       dbias (C,)       = sum over n, i, j of dout.
     With the squashing function applied afterwards, dout here is already dL/dX (.) g'(X~).
     """

@@ -5,13 +5,13 @@ Forward recurrence, one row per sequence of the batch (row-vector form, like `de
     z_t = x_t Wx^T + h_{t-1} Wh^T + b          x_t (N, D), h_t (N, H)
     h_t = f(z_t)                               f = tanh unless told otherwise
 
-Seed 004 (section 4) writes the same step for one column vector as z_t = U h_{t-1} + W x_t + b:
+Liao (2018), section 4, writes the same step for one column vector as z_t = U h_{t-1} + W x_t + b:
 its U is our `Wh` (H x H) and its W is our `Wx`. With x_t in R^N and h_t in R^M its W must be
-M x N (output-major), not N x M as printed there (see ERRATA.md).
+M x N (output-major), not N x M as printed there (see SOURCES.md, slips).
 
-Backward: the seed's delta recursion and what it leaves out
------------------------------------------------------------
-The seed defines delta_{t,k} = dL_t/dz_k, the gradient of the loss term at time t with
+Backward: Liao's delta recursion and what it leaves out
+-------------------------------------------------------
+Liao (2018) defines delta_{t,k} = dL_t/dz_k, the gradient of the loss term at time t with
 respect to the pre-activation at an earlier time k <= t, and gives the step back in time
 
     delta_{t,k} = diag(f'(z_k)) U^T delta_{t,k+1}          (k < t)
@@ -31,7 +31,7 @@ The parameter gradients then collect one outer product per step,
 
     dL/dWh = sum_k delta_k h_{k-1}^T,   dL/dWx = sum_k delta_k x_k^T,   dL/db = sum_k delta_k.
 
-The seed prints the last of these as "dL/dU = sum_t sum_k delta_{t,k}": that line is dL/db
+Liao prints the last of these as "dL/dU = sum_t sum_k delta_{t,k}": that line is dL/db
 (the derivative of z_k with respect to b is the identity), not dL/dU.
 
 Truncated BPTT is the double sum with the inner sum cut short, see `rnn_backward_truncated`.
@@ -93,7 +93,7 @@ def _check_weights(Wx, Wh, b, d_in=None):
     if d_in is not None and Wx.shape[1] != d_in:
         raise ValueError(
             f"Wx has shape {Wx.shape}, expected ({hidden}, {d_in}) (H, D): the inputs have D={d_in} features. "
-            "Weights are output-major: Wx maps D inputs to H hidden units (seed 004 prints it transposed)"
+            "Weights are output-major: Wx maps D inputs to H hidden units (Liao 2018 prints it transposed)"
         )
     return Wx, Wh, b
 
@@ -207,7 +207,7 @@ def rnn_backward_truncated(dh, cache: RNNCache, k: int):
 
     Definition used here (a window of k steps behind every loss term): the gradient
     dh_t that the loss puts on h_t reaches the pre-activations z_t, z_{t-1}, ..., z_{t-k+1}
-    (k steps, step t itself included) and stops there. In the seed's notation only the terms
+    (k steps, step t itself included) and stops there. In Liao's notation only the terms
     delta_{t,j} with t - k < j <= t are kept:
 
         dL/dWh ~ sum_t sum_{j = max(1, t-k+1)}^{t} delta_{t,j} h_{j-1}^T      (likewise Wx, b, x)
@@ -315,7 +315,7 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
 
     Normalisation. reduction="mean" (default): the mean over the batch *and* over time,
         L = (1 / (N T)) sum_n sum_t CE(y_nt, target_nt)   (with a mask: divided by sum(mask));
-    reduction="sum_time": seed 004's L = sum_t L_t, with the batch mean inside each L_t.
+    reduction="sum_time": Liao (2018)'s L = sum_t L_t, with the batch mean inside each L_t.
     The two differ by the factor T, and so do their gradients.
 
     Returns (loss, grads): loss a float, grads a dict with the keys of `params` plus "h0" (N, H).
