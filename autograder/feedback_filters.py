@@ -15,30 +15,15 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 
-BEGIN = "### BEGIN HIDDEN TESTS"
-END = "### END HIDDEN TESTS"
+from markers import HIDDEN, blocks, replace_blocks
+
 PLACEHOLDER = "# (hidden tests: not shown in the feedback)"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def strip_hidden(source: str) -> str:
     """Replace every BEGIN/END HIDDEN TESTS block (markers included) by a placeholder line."""
-    out, hiding, indent = [], False, ""
-    for line in source.splitlines():
-        stripped = line.strip()
-        if not hiding and stripped.startswith(BEGIN):
-            hiding = True
-            indent = line[: len(line) - len(line.lstrip())]
-            continue
-        if hiding:
-            if stripped.startswith(END):
-                hiding = False
-                out.append(indent + PLACEHOLDER)
-            continue
-        out.append(line)
-    if hiding:  # an unterminated block hides everything after it
-        out.append(indent + PLACEHOLDER)
-    return "\n".join(out)
+    return replace_blocks(source, HIDDEN, PLACEHOLDER)
 
 
 def _scrub_frame(frame: str, count) -> str:
@@ -56,7 +41,7 @@ class HideHiddenTests(Preprocessor):
     enabled = True  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or BEGIN not in cell.source:
+        if cell.cell_type != "code" or not blocks(cell.source, HIDDEN):
             return cell, resources
         cell.source = strip_hidden(cell.source)
         count = cell.get("execution_count")

@@ -20,8 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from course_tools import REPO, assignments, load_config, quiet_logs, run_converter, short_error  # noqa: E402
-
-FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+from markers import HIDDEN, KINDS, MARKER_LINES, SOLUTION, cell_source, has_markers, marker  # noqa: E402
 
 
 def release(root: Path = REPO, names=None, out: Path | None = None, db_url: str | None = None) -> list[str]:
@@ -52,15 +51,12 @@ def release(root: Path = REPO, names=None, out: Path | None = None, db_url: str 
     return problems
 
 
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-
-
 def lint_source(nb_path: Path) -> list[str]:
     """Mistakes nbgrader reports obscurely (or not at all), named by cell."""
     nb = json.loads(nb_path.read_text())
     problems, ids = [], {}
     for i, cell in enumerate(nb["cells"]):
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        src = cell_source(cell)
         meta = cell.get("metadata", {}).get("nbgrader", {})
         where = f"{nb_path.name} cell {i} ({meta.get('grade_id') or cell['cell_type']})"
         gid = meta.get("grade_id")
@@ -69,20 +65,20 @@ def lint_source(nb_path: Path) -> list[str]:
                 problems.append(f"{where}: grade_id {gid!r} also used by cell {ids[gid]}")
             ids[gid] = i
         lines = [l.strip() for l in src.splitlines()]
-        for word in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS"):
-            if any(word in l and l not in MARKERS for l in lines):
+        for word in (f"BEGIN {SOLUTION}", f"END {SOLUTION}", HIDDEN):
+            if any(word in l and l not in MARKER_LINES for l in lines):
                 problems.append(f"{where}: the text {word!r} appears outside a marker line. nbgrader treats a line "
                                 f"containing a marker as one, and course/ must not contain these words: keep "
                                 f"markers on lines of their own and describe them in other words in prose "
                                 f"(\"the solution block\", \"tests that run only when grading\").")
         if cell["cell_type"] == "code":
-            if lines.count("### BEGIN SOLUTION") != lines.count("### END SOLUTION"):
-                problems.append(f"{where}: unbalanced ### BEGIN SOLUTION / ### END SOLUTION")
-            if lines.count("### BEGIN HIDDEN TESTS") != lines.count("### END HIDDEN TESTS"):
-                problems.append(f"{where}: unbalanced ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS")
-            if "### BEGIN SOLUTION" in lines and not meta.get("solution"):
-                problems.append(f"{where}: has ### BEGIN SOLUTION but is not an nbgrader solution cell")
-            if "### BEGIN HIDDEN TESTS" in lines and not meta.get("grade"):
+            for kind in KINDS:
+                begin, end = marker("BEGIN", kind), marker("END", kind)
+                if lines.count(begin) != lines.count(end):
+                    problems.append(f"{where}: unbalanced {begin} / {end}")
+            if marker("BEGIN", SOLUTION) in lines and not meta.get("solution"):
+                problems.append(f"{where}: has {marker('BEGIN', SOLUTION)} but is not an nbgrader solution cell")
+            if marker("BEGIN", HIDDEN) in lines and not meta.get("grade"):
                 problems.append(f"{where}: has hidden tests but is not a graded cell")
         if meta.get("grade") and "points" not in meta:
             problems.append(f"{where}: graded cell without points")
@@ -91,8 +87,7 @@ def lint_source(nb_path: Path) -> list[str]:
 
 def student_cell_problems(cell: dict, where: str) -> list[str]:
     """What a cell of a student notebook must not have: marker words, outputs."""
-    src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    problems = [f"{where}: contains '{word}'" for word in FORBIDDEN if word in src]
+    problems = [f"{where}: contains '{word}'" for word in has_markers(cell_source(cell))]
     if cell.get("outputs"):
         problems.append(f"{where}: has outputs")
     return problems

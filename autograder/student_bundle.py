@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markers import HIDDEN, SOLUTION, cell_source, secret_lines  # noqa: E402
 from release import student_cell_problems  # noqa: E402  (the same check as the release's)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -138,21 +139,14 @@ def problems_in(contents: dict[str, bytes], root: Path = REPO) -> list[str]:
     """Everything that must not reach students, found in the bundle's files (name -> bytes)."""
     root = Path(root)
     problems = []
-    solution_texts, hidden_lines, solution_lines, visible_lines = set(), set(), set(), set()
+    solution_texts, sources = set(), []
     for nb_path in sorted((root / "solutions").glob("*/*.ipynb")) if (root / "solutions").is_dir() else []:
         raw = nb_path.read_text()
         solution_texts.add(raw)
-        for cell in json.loads(raw)["cells"]:
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", src, re.S):
-                hidden_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 15}
-            for block in re.findall(r"### BEGIN SOLUTION(.*?)### END SOLUTION", src, re.S):
-                solution_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 25}
-            public = re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS).*?### END \1", "", src, flags=re.S)
-            visible_lines |= {l.strip() for l in public.splitlines()}
+        sources += [cell_source(cell) for cell in json.loads(raw)["cells"]]
     # a line that the instructor notebooks also show outside these blocks is not a secret
-    hidden_lines -= visible_lines
-    solution_lines -= visible_lines
+    hidden_lines = secret_lines(sources, HIDDEN, min_length=16)
+    solution_lines = secret_lines(sources, SOLUTION, min_length=26)
     for name, data in sorted(contents.items()):
         parts = Path(name).parts
         if parts and parts[0] in INSTRUCTOR_ONLY:
@@ -170,8 +164,7 @@ def problems_in(contents: dict[str, bytes], root: Path = REPO) -> list[str]:
         nb = json.loads(text)
         for i, cell in enumerate(nb.get("cells", [])):
             problems += student_cell_problems(cell, f"{name} cell {i}")
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            lines = {l.strip() for l in src.splitlines()}
+            lines = {l.strip() for l in cell_source(cell).splitlines()}
             leaked = sorted((lines & hidden_lines))
             if leaked:
                 problems.append(f"{name} cell {i}: hidden test line {leaked[0]!r}")

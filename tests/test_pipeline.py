@@ -20,14 +20,18 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (PYTHON, load_pipeline_cases, make_course_copy, notebook_text, read_notebook,
+from conftest import (AUTOGRADER, PYTHON, load_pipeline_cases, make_course_copy, notebook_text, read_notebook,
                       run_script, solution_notebooks)
+
+sys.path.insert(0, str(AUTOGRADER))
+from markers import HIDDEN, blocks, public_text  # noqa: E402  (the one parser of nbgrader's markers)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 
@@ -35,7 +39,6 @@ NOTEBOOKS = solution_notebooks()
 ASSIGNMENTS = sorted({a for a, _ in NOTEBOOKS})
 CASES = load_pipeline_cases()
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 
 
 def copied(root: Path, assignment: str, live: Path) -> Path:
@@ -276,9 +279,9 @@ def test_feedback_shows_diagnosis_and_hides_hidden_tests(pipeline, assignment):
     for nb in source_notebooks(pipeline, assignment):
         for cell in nb["cells"]:
             src = notebook_text(cell)
-            for block in HIDDEN.findall(src):
+            for block in blocks(src, HIDDEN):
                 hidden_lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 12}
-            visible.append(HIDDEN.sub("", src))
+            visible.append(public_text(src, (HIDDEN,)))
     visible_text = "\n".join(visible)
     hidden_lines = {l for l in hidden_lines if l not in visible_text}
     students = [s for (s, a) in pipeline["scores"] if a == assignment]
