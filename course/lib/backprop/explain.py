@@ -54,12 +54,20 @@ def across_tensors(ok: Mapping[str, bool], stages: Sequence[Stage]) -> Optional[
     entering = [label for i, label in wrong if i == first]
     later = [label for i, label in wrong if i > first]
     right = [label for _, label in ordered if ok[label]]
+    siblings = [label for label in stages[first].labels if label in ok and ok[label]]
     parts = []
+    right = [label for label in right if label not in siblings]
     if right:
         parts.append(f"{join_names(right)} right; ")
-    parts.append(f"{join_names(entering)} wrong: the error enters {stages[first].enters}.")
+    if siblings:
+        verb = "is" if len(siblings) == 1 else "are"
+        parts.append(f"{join_names(entering)} wrong, although {join_names(siblings)}, computed from the same error "
+                     f"signal, {verb} right: the error is in how {join_names(entering)} "
+                     f"{'is' if len(entering) == 1 else 'are'} formed from that signal, not in the signal itself.")
+    else:
+        parts.append(f"{join_names(entering)} wrong: the error enters {stages[first].enters}.")
     if later:
         verb = "is" if len(later) == 1 else "are"
-        parts.append(f" {join_names(later)} {verb} computed from that wrong error signal, so {verb} wrong as a "
+        parts.append(f" {join_names(later)} {verb} computed from that wrong error signal, so {'it is' if verb == 'is' else 'they are'} wrong as a "
                      f"consequence: fix the step above first.")
     return "".join(parts), set(later)
