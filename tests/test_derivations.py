@@ -136,7 +136,8 @@ SLIPS = [
     ("mlp.dE_dW", "a_prev[i]*delta[j]", "index", "swapped"),
     ("softmax.dyk_dxk", "y_k*(1 + y_k)", "different", "not equal"),
     ("softmax.dE_dxi", "2*(y_i - t_i)", "factor", "2 times"),
-    ("errata.seed004_dL_dyhat", "y_j/y_hat_j", "sign", "seed 004 prints"),
+    ("errata.liao2018_dL_dyhat", "y_j/y_hat_j", "sign", "Liao (2018) prints"),
+    ("errata.seed004_dL_dyhat", "y_j/y_hat_j", "sign", "Liao (2018) prints"),  # the earlier key still works
     ("rnn.delta_scalar", "Wh*delta_next", "missing_factor", "f'(z_k)"),
     ("rnn.delta_scalar", "(1 - h_k**2)*Wh**2*delta_next", "missing_factor", "extra factor Wh"),
     ("rnn.delta_scalar", "-(1 - h_k**2)*Wh*delta_next", "sign", "Wrong sign"),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from backprop import diagnose
-from backprop.diagnose import describe_factor
+from backprop.diagnosis import describe_factor
 
 SHAPES = [(5,), (4, 4), (3, 5), (2, 3, 4), (2, 3, 5, 5)]
 

@@ -1,8 +1,10 @@
-"""The course's catalogue of derivation steps, checked by `backprop.derivations`.
+"""The course's catalogue of derivation steps: data, read by the checker `backprop.derivations`.
 
 `STEPS` maps a key such as "mlp.dE_dy.half" or "softmax.dyk_dxi" to a `Step`: the prompt, the
 expected expression, the symbols it may use (a `Context`), and the known slips with a targeted
 message each. Notebooks call `check_step(key, answer)` / `assert_step(key, answer)`.
+This module imports only the vocabulary (`backprop.derivation_types`), never the checker.
+`STEP_ALIASES` maps the earlier keys of the errata steps to their current ones.
 """
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ import numpy as np
 import sympy as sp
 from sympy.tensor.indexed import IndexedBase
 
-from .derivations import Context, Slip, Step, _symbols, sigma
+from .derivation_types import Context, Slip, Step, sigma, symbols
 
-__all__ = ["STEPS"]
+__all__ = ["STEPS", "STEP_ALIASES"]
 
 
 def _scalar_context(names, sample, definitions=None, scale=(), aliases=None):
-    s = _symbols(names)
+    s = symbols(names)
     names_map = dict(s)
     for alias, target in (aliases or {}).items():
         names_map[alias] = s[target]
@@ -53,7 +55,7 @@ _RNN = _scalar_context("Wh z_k h_k z_next h_next delta_next dh_next", {
 
 
 def _indexed_context(scalars, bases, sample, definitions):
-    s = _symbols(scalars)
+    s = symbols(scalars)
     b = {n: IndexedBase(n) for n in bases.split()}
     names = {**s, **b}
     return Context(names, {names[k]: v for k, v in sample.items()},
@@ -85,12 +87,12 @@ _FACTOR_SUM = {"2": _SQUARE_HINT, "-2": _SQUARE_HINT, "-1/2": _SQUARE_HINT,
 def _steps():
     S = []
     S.append(Step("mlp.dE_dy.sum", "01_mlp",
-                  "E = (t - y)^2 (plain sum, seed 000 section 1.5). Write dE/dy.", "-2*(t - y)", _SQ,
+                  "E = (t - y)^2 (plain sum, Jin (2016), section 1.5). Write dE/dy.", "-2*(t - y)", _SQ,
                   slips=(Slip("2*(t - y)", "sign", "Wrong sign: d(t - y)/dy = -1, so dE/dy = 2(t - y)(-1). "
                               "Check: increasing y above t must increase E."),),
                   factor_hints=_FACTOR_SUM))
     S.append(Step("mlp.dE_dy.mean", "01_mlp",
-                  "E = (1/n) sum_i (t_i - y_i)^2 (mean over n samples, seed 000 eq. 1). Write dE/dy_i for one "
+                  "E = (1/n) sum_i (t_i - y_i)^2 (mean over n samples, Jin (2016), eq. 1). Write dE/dy_i for one "
                   "sample, using t and y for t_i and y_i.", "-(2/n)*(t - y)", _SQ,
                   slips=(Slip("(2/n)*(t - y)", "sign", "Wrong sign: d(t - y)/dy = -1."),),
                   factor_hints={"n": "Your answer is n times too large: the mean puts 1/n in front of every "
@@ -182,20 +184,20 @@ def _steps():
                               "the terms j != i (dy_j/dx_i = -y_j y_i) add t_j y_i each."),
                          Slip("y_i - 1", "different", "That holds only for the true class (t_i = 1); write it for "
                               "any i with t_i."))))
-    S.append(Step("errata.seed004_dL_dyhat", "03_softmax",
-                  "Seed 004 writes dL/dy_j = y_nj / y_j for L = -sum_j y_j log(yhat_j) (y the target, yhat the "
+    S.append(Step("errata.liao2018_dL_dyhat", "03_softmax",
+                  "Liao (2018) writes dL/dy_j = y_nj / y_j for L = -sum_j y_j log(yhat_j) (y the target, yhat the "
                   "prediction). Is it right? Write the correct dL/dyhat_j.", "-y_j/yhat_j", _CE_YHAT,
-                  slips=(Slip("y_j/yhat_j", "sign", "That is the formula as seed 004 prints it, and it lacks the "
+                  slips=(Slip("y_j/yhat_j", "sign", "That is the formula as Liao (2018) prints it, and it lacks the "
                               "minus: d(-y_j log yhat_j)/dyhat_j = -y_j / yhat_j."),
                          Slip("-1/yhat_j", "missing_factor", "The target y_j multiplies the log, so it stays as a "
                               "factor."),
                          Slip("-y_j*log(yhat_j)", "different", "That is the loss term itself; differentiate it with "
                               "respect to yhat_j."))))
-    S.append(Step("errata.seed004_update", "03_softmax",
-                  "Seed 004 updates w <- w + eta dL/dw + lambda w for the loss L + (lambda/2) sum w^2. Is it right? "
+    S.append(Step("errata.liao2018_update", "03_softmax",
+                  "Liao (2018) updates w <- w + eta dL/dw + lambda w for the loss L + (lambda/2) sum w^2. Is it right? "
                   "Write the correct new value of w (symbols w, eta, lam, dL_dw; dL_dw is the gradient of L "
                   "without the decay term).", "w - eta*(dL_dw + lam*w)", _UPDATE,
-                  slips=(Slip("w + eta*dL_dw + lam*w", "different", "That is the rule as seed 004 prints it: it climbs "
+                  slips=(Slip("w + eta*dL_dw + lam*w", "different", "That is the rule as Liao (2018) prints it: it climbs "
                               "the loss (+eta) and adds the decay term outside the step. Gradient descent subtracts "
                               "eta times the full gradient dL/dw + lam w."),
                          Slip("w - eta*dL_dw - lam*w", "different", "The signs are right now, but the decay is part "
@@ -208,8 +210,8 @@ def _steps():
                               "includes (lam/2) sum w^2, whose gradient is lam w."),
                          Slip("-eta*(dL_dw + lam*w)", "different", "That is the change Delta w; the question asks "
                               "for the new value of w."))))
-    S.append(Step("errata.seed000_delta_output", "01_mlp",
-                  "Seed 000 eq. (3) writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j) (its u is our z). "
+    S.append(Step("errata.jin2016_delta_output", "01_mlp",
+                  "Jin (2016), eq. (3), writes delta_j^L = -(2/n)(t_j - y_j) phi'(u_j) (its u is our z). "
                   "For one sample with "
                   "E = sum_j (t_j - y_j)^2 over the output nodes j and a sigmoid output, write the correct "
                   "delta_j^L (use t, y, z for t_j, y_j, z_j).", "-2*(t - y)*y*(1 - y)", _SIG_OUT, factors=_SIGMA_PRIME,
@@ -252,3 +254,8 @@ def _steps():
 
 
 STEPS = MappingProxyType(_steps())  # read-only: a notebook cannot rewrite the expected answers
+STEP_ALIASES = MappingProxyType({
+    "errata.seed004_dL_dyhat": "errata.liao2018_dL_dyhat",
+    "errata.seed004_update": "errata.liao2018_update",
+    "errata.seed000_delta_output": "errata.jin2016_delta_output",
+})

@@ -34,13 +34,17 @@ import keyword
 import tokenize
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 from sympy.parsing.sympy_parser import auto_number, convert_xor, implicit_multiplication, parse_expr
 from sympy.tensor.indexed import Indexed, IndexedBase
+
+from .derivation_steps import STEP_ALIASES, STEPS
+from .derivation_types import FUNCTIONS, Context, Slip, Step, md_escape, sigma, symbols
+from .rules import nice_fraction
 
 __all__ = [
     "DerivationCheck", "Context", "Slip", "Step", "STEPS", "sigma",
@@ -54,22 +58,6 @@ N_POINTS = 12            # random points per comparison
 _RTOL = 1e-8
 
 
-class sigma(sp.Function):
-    """The logistic function sigma(u) = 1 / (1 + exp(-u)); its derivative is sigma (1 - sigma)."""
-
-    def fdiff(self, argindex=1):
-        s = sigma(self.args[0])
-        return s * (1 - s)
-
-    def _eval_rewrite_as_exp(self, arg, **kwargs):
-        return 1 / (1 + sp.exp(-arg))
-
-
-FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
-    "cosh": sp.cosh, "sech": sp.sech, "sigma": sigma, "Sum": sp.Sum, "sum": sp.Sum,
-    "KroneckerDelta": sp.KroneckerDelta, "Abs": sp.Abs, "abs": sp.Abs, "e": sp.E,
-}
 _UNICODE = {"σ": "sigma", "λ": "lam", "η": "eta", "δ": "delta",
             "·": "*", "×": "*", "−": "-", "–": "-", "²": "**2"}
 _OPS = {"+", "-", "*", "/", "**", "^", "(", ")", "[", "]", ","}
@@ -83,58 +71,7 @@ class _Invalid(Exception):
     """The answer cannot be checked (malformed, unknown symbol, wrong type); message for the student."""
 
 
-# --------------------------------------------------------------------------- contexts and steps
-@dataclass
-class Context:
-    """What a step's answer may use and how the checker evaluates it.
-
-    names        text the student may type -> SymPy object (Symbol, IndexedBase, ...), besides FUNCTIONS
-    sample       Symbol or IndexedBase -> (lo, hi) uniform floats, ("int", lo, hi) integers, or
-                 callable(values_by_name, rng) -> float for constrained symbols (sampled in order)
-    definitions  Symbol -> expression it stands for; IndexedBase -> callable(*indices) -> expression
-    scale_symbols  symbols such as n whose powers count as "a missing factor" (1/n, n)
-    """
-
-    names: dict
-    sample: dict
-    definitions: dict = field(default_factory=dict)
-    scale_symbols: tuple = ()
-
-    def known(self) -> str:
-        own = ", ".join(sorted(k for k in self.names))
-        funcs = ", ".join(k for k in FUNCTIONS if k not in ("sum", "abs", "ln", "e"))
-        return f"symbols: {own}; functions: {funcs}"
-
-
-@dataclass(frozen=True)
-class Slip:
-    """A common wrong answer of a step, recognised by value, with the message it deserves."""
-
-    expr: str
-    kind: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """One derivation step of the course: prompt, expected expression, symbols and known slips."""
-
-    key: str
-    notebook: str
-    prompt: str
-    expected: str
-    context: Context
-    slips: tuple = ()
-    factors: dict = field(default_factory=dict)       # "sigma'(u) = y(1 - y)" -> "y*(1 - y)"
-    factor_hints: dict = field(default_factory=dict)  # str(ratio yours/expected) -> message
-    in_terms_of: tuple = ()                           # names the prompt asks for; others accepted with a note
-    alternatives: tuple = ()                          # (expression, note) also accepted
-
-    def _repr_markdown_(self):
-        allowed = _md_escape(self.context.known())
-        return f"**{self.key}** ({self.notebook}): {_md_escape(self.prompt)}\n\nAllowed {allowed}."
-
-
+# --------------------------------------------------------------------------- verdicts
 @dataclass
 class DerivationCheck:
     """The verdict on one answer. Truthy when correct; prints as text, renders in Jupyter."""
@@ -178,12 +115,8 @@ class DerivationCheck:
             out.append(f"Your expression: $\\displaystyle {self.latex}$")
         if self.diff_latex:
             out.append(f"Yours − expected: $\\displaystyle {self.diff_latex}$")
-        out.append(_md_escape(self.message))
+        out.append(md_escape(self.message))
         return "\n\n".join(out)
-
-
-def _md_escape(text):
-    return text.replace("*", "\\*").replace("_", "\\_")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -643,11 +576,9 @@ def _display_diff(expr, expected_expr):
 
 
 def _nice_number(c):
-    from fractions import Fraction
-    f = Fraction(c).limit_denominator(1000)
-    if abs(float(f) - c) <= 1e-7 * max(1.0, abs(c)):
-        return sp.Rational(f.numerator, f.denominator)
-    return sp.Float(c, 6)
+    """A SymPy Rational when c is a simple fraction (the course's one rule, `rules.nice_fraction`)."""
+    frac = nice_fraction(c)
+    return sp.Float(c, 6) if frac is None else sp.Rational(frac.numerator, frac.denominator)
 
 
 def _constant(r):
@@ -740,6 +671,7 @@ def _different_message(expr, expected_expr, context, a, n, undefined):
 
 def check_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationCheck:
     """Check the answer to the catalogued step `key` (see `STEPS`); never raises."""
+    key = STEP_ALIASES.get(key, key) if isinstance(key, str) else key
     step = STEPS.get(key) if isinstance(key, str) else None
     if step is None:
         close = difflib.get_close_matches(str(key), list(STEPS), n=3)
@@ -760,17 +692,13 @@ def assert_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationChe
 
 def step_symbols(key: str) -> dict:
     """The SymPy objects a step's answer may use, for students who prefer building expressions."""
-    return dict(STEPS[key].context.names)
+    return dict(STEPS[STEP_ALIASES.get(key, key)].context.names)
 
 
-# --------------------------------------------------------------------------- the course's steps
-def _symbols(names):
-    return {n: sp.Symbol(n) for n in names.split()}
-
-
+# --------------------------------------------------------------------------- the default symbols
 def _make_default():
-    s = _symbols("t y u n x w b z h eta lam")
-    idx = _symbols("i j k K J")
+    s = symbols("t y u n x w b z h eta lam")
+    idx = symbols("i j k K J")
     bases = {n: IndexedBase(n) for n in ("W", "delta", "a")}
     sample = {v: (0.1, 0.9) for v in s.values()}
     sample[s["n"]] = ("int", 2, 9)
@@ -781,6 +709,3 @@ def _make_default():
 
 DEFAULT_CONTEXT = _make_default()
 
-
-# The catalogue lives in its own module; it imports the machinery above.
-from .derivation_steps import STEPS  # noqa: E402

@@ -25,7 +25,8 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from .diagnose import Diagnosis, _shape_diagnosis, coerce_gradient, diagnose
+from .diagnosis import Diagnosis, coerce_gradient, diagnose, shape_diagnosis
+from .rules import DEFAULT_RTOL, agrees
 
 __all__ = [
     "DEFAULT_STEP", "DEFAULT_RTOL", "relative_error", "numerical_gradient", "numerical_vjp",
@@ -35,8 +36,6 @@ __all__ = [
 EPS = np.finfo(np.float64).eps
 DEFAULT_STEP = 1e-5
 """Relative finite-difference step, about cbrt(machine epsilon)."""
-DEFAULT_RTOL = 1e-5
-"""A right gradient checks to ~1e-9 or better; a wrong one is off by far more than 1e-5."""
 NOISE_MULTIPLE = 64.0
 """How many units of estimated rounding noise an absolute deviation may reach."""
 
@@ -245,6 +244,7 @@ def check_gradients(
     directions: int = 4,
     seed: int = 0,
     raise_on_failure: bool = True,
+    known_factors: Optional[Mapping[str, np.ndarray]] = None,
 ) -> GradCheckReport:
     """Compare analytic gradients with finite differences, tensor by tensor.
 
@@ -254,6 +254,9 @@ def check_gradients(
     analytic: name -> gradient of the same shape as inputs[name]; every key must be in inputs.
     layout: name -> axis letters ("NCHW", "NTD", "FCHW", "ND", ...) so a diagnosis can say which
        channels, time steps or image borders are wrong. batch_size: lets it recognise 1/N slips.
+    known_factors: {"sigma'(z^1)": array, ...}: quantities the check knows; a gradient that is the
+       right one times (or divided by) one of them is told so. Each applies to the tensors whose
+       shape it broadcasts to (see `diagnose`).
     Tensors with at most `max_full` entries are checked entry by entry. Larger ones are checked
     at `samples` random entries and along `directions` random unit directions, which catches an
     error anywhere in the tensor (a few hundred evaluations of f in all).
@@ -266,15 +269,8 @@ def check_gradients(
     for name, arr in inputs.items():
         _require_float64(arr, f"inputs[{name!r}]")
     if dout is not None:
-        dout = np.asarray(dout, dtype=np.float64)
-        base_f = f
-
-        def f(**kw):  # noqa: F811 - the scalarised function checked from here on
-            out = np.asarray(base_f(**kw), dtype=np.float64)
-            if out.shape != dout.shape:
-                raise ValueError(f"f returned shape {out.shape} but dout has shape {dout.shape}")
-            return float(np.sum(out * dout))
-
+        f = _scalarised(f, dout)
+    settings = _Settings(rtol, h, max_full, samples, directions, batch_size, dict(known_factors or {}))
     rng = np.random.default_rng(seed)
     layout = layout or {}
     report = GradCheckReport(rtol=rtol)
@@ -282,91 +278,137 @@ def check_gradients(
     if not np.isfinite(f0):
         raise ValueError(f"the function being checked returns {f0} at the given inputs; fix the inputs or the loss")
     for name in [k for k in inputs if k in analytic]:
-        x, grad = inputs[name], analytic[name]
         fx = lambda _x: f(**inputs)  # noqa: E731 - inputs[name] is x, perturbed in place
-        report.rows.append(_check_one(name, fx, x, grad, f0, rng, layout.get(name), batch_size,
-                                      rtol, h, max_full, samples, directions))
+        report.rows.append(_check_one(name, fx, inputs[name], analytic[name], f0, rng, layout.get(name), settings))
     if raise_on_failure and not report.ok:
         raise GradientCheckError(report)
     return report
 
 
-def _agrees(a, n, atol, rtol):
-    """|a - n| <= rtol * max(|a|, |n|) + atol, element-wise."""
-    return np.abs(a - n) <= rtol * np.maximum(np.abs(a), np.abs(n)) + atol
+def _scalarised(f, dout):
+    """f(**kw) -> sum(f(**kw) * dout), refusing an output of another shape."""
+    dout = np.asarray(dout, dtype=np.float64)
+
+    def scalar_f(**kw):
+        out = np.asarray(f(**kw), dtype=np.float64)
+        if out.shape != dout.shape:
+            raise ValueError(f"f returned shape {out.shape} but dout has shape {dout.shape}")
+        return float(np.sum(out * dout))
+
+    return scalar_f
 
 
-def _check_one(name, fx, x, grad, f0, rng, layout, batch_size, rtol, h, max_full, samples, directions):
+@dataclass(frozen=True)
+class _Settings:
+    rtol: float
+    h: float
+    max_full: int
+    samples: int
+    directions: int
+    batch_size: Optional[int]
+    known_factors: dict
+
+    def factors_for(self, shape) -> dict:
+        """The known factors that broadcast to `shape`."""
+        out = {}
+        for label, value in self.known_factors.items():
+            try:
+                out[label] = np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
+            except ValueError:
+                continue
+        return out
+
+
+def _unusable(name, fx, x, grad, settings) -> tuple:
+    """(float64 array, None) when `grad` can be checked against x, else (None, Diagnosis)."""
     a, problem = coerce_gradient(grad, name)
     if problem is None and not np.all(np.isfinite(a)):
         problem = diagnose(a, np.zeros(a.shape), name=name)
     if problem is None and a.shape != x.shape:
-        if a.size == x.size and x.size <= max_full:  # maybe transposed or reshaped: say so
-            problem = diagnose(a, numerical_gradient(fx, x, h), name=name)
+        if a.size == x.size and x.size <= settings.max_full:  # maybe transposed or reshaped: say so
+            problem = diagnose(a, numerical_gradient(fx, x, settings.h), name=name)
         else:
-            problem = _shape_diagnosis(a, np.full(x.shape, np.nan), name, rtol)
-    if problem is not None:
-        return TensorCheck(name, x.shape, "full", 0, 0, 0, np.inf, problem)
-    if x.size <= max_full:
-        idx = np.arange(x.size)
-        mode, ndir = "full", 0
-    else:
-        idx = rng.choice(x.size, size=min(samples, x.size), replace=False)
-        mode, ndir = "sampled", directions
+            problem = shape_diagnosis(a, np.full(x.shape, np.nan), name, settings.rtol)
+    return (None, problem) if problem is not None else (a, None)
+
+
+def _entries(fx, x, a_flat, idx, f0, settings):
+    """Central differences at the flat indices idx: (numeric, atol, kinks), each of x.size."""
     numeric = np.full(x.size, np.nan)
     atol = np.zeros(x.size)
-    steps = h * np.maximum(1.0, np.abs(x.reshape(-1)))
+    steps = settings.h * np.maximum(1.0, np.abs(x.reshape(-1)))
     for i in idx:
         numeric[i], noise = _central(fx, x, int(i), None, steps[i], f0)
         atol[i] = NOISE_MULTIPLE * noise
-    a_flat = a.reshape(-1)
     kinks = np.zeros(x.size, dtype=bool)
     for i in idx:  # only a disagreeing entry is worth the six extra evaluations of the kink test
-        if not _agrees(a_flat[i], numeric[i], atol[i], rtol) and _is_kink(fx, x, int(i), None, steps[i], f0):
+        if not agrees(a_flat[i], numeric[i], settings.rtol, atol[i]) and _is_kink(fx, x, int(i), None, steps[i], f0):
             kinks[i] = True
-    checked = np.zeros(x.size, dtype=bool)
-    checked[idx] = True
-    use = checked & ~kinks
-    rel = relative_error(a_flat[use], numeric[use], atol[use] / rtol)
-    max_rel = float(rel.max()) if rel.size else 0.0
-    entry_ok = _agrees(a_flat[use], numeric[use], atol[use], rtol)
+    return numeric, atol, kinks
 
-    dir_fail, dir_kinks = [], 0
-    for _ in range(ndir):
+
+def _directions(fx, x, a, f0, rng, count, settings):
+    """Directional checks along `count` random unit vectors: (failures [(analytic, numeric)], kinks, max rel)."""
+    failures, kinks, max_rel = [], 0, 0.0
+    for _ in range(count):
         v = rng.standard_normal(x.shape)
         v /= np.linalg.norm(v)
-        step = h * max(1.0, float(np.max(np.abs(x))))
+        step = settings.h * max(1.0, float(np.max(np.abs(x))))
         num, noise = _central(fx, x, None, v, step, f0)
         an = float(np.sum(a * v))
         dir_atol = NOISE_MULTIPLE * noise
-        if not _agrees(an, num, dir_atol, rtol):
+        if not agrees(an, num, settings.rtol, dir_atol):
             if _is_kink(fx, x, None, v, step, f0):
-                dir_kinks += 1
+                kinks += 1
                 continue
-            dir_fail.append((an, num))
-        max_rel = max(max_rel, float(relative_error(an, num, dir_atol / rtol)))
+            failures.append((an, num))
+        max_rel = max(max_rel, float(relative_error(an, num, dir_atol / settings.rtol)))
+    return failures, kinks, max_rel
 
-    if mode == "full":
+
+def _check_one(name, fx, x, grad, f0, rng, layout, settings) -> TensorCheck:
+    a, problem = _unusable(name, fx, x, grad, settings)
+    if problem is not None:
+        return TensorCheck(name, x.shape, "full", 0, 0, 0, np.inf, problem)
+    full = x.size <= settings.max_full
+    idx = np.arange(x.size) if full else rng.choice(x.size, size=min(settings.samples, x.size), replace=False)
+    a_flat = a.reshape(-1)
+    numeric, atol, kinks = _entries(fx, x, a_flat, idx, f0, settings)
+    use = np.zeros(x.size, dtype=bool)
+    use[idx] = True
+    use &= ~kinks
+    rel = relative_error(a_flat[use], numeric[use], atol[use] / settings.rtol)
+    max_rel = float(rel.max()) if rel.size else 0.0
+    factors = settings.factors_for(x.shape)
+    if full:
         num_full = numeric.reshape(x.shape)
-        tol_mask = (~kinks).reshape(x.shape)
-        diag = diagnose(a, num_full, layout=layout, batch_size=batch_size, rtol=rtol,
-                        atol=atol.reshape(x.shape), ignore=~tol_mask, name=name)
+        diag = diagnose(a, num_full, layout=layout, batch_size=settings.batch_size, rtol=settings.rtol,
+                        atol=atol.reshape(x.shape), ignore=kinks.reshape(x.shape), name=name, known_factors=factors)
         if kinks.all():
             diag = Diagnosis("ok", f"every entry of {name} sits on a kink; nothing could be checked. "
                                    "Move the inputs away from ReLU zeros / max-pool ties.", name=name)
-        return TensorCheck(name, x.shape, mode, int(use.sum()), 0, int(kinks.sum()), max_rel, diag, num_full)
+        return TensorCheck(name, x.shape, "full", int(use.sum()), 0, int(kinks.sum()), max_rel, diag, num_full)
+    dir_fail, dir_kinks, dir_rel = _directions(fx, x, a, f0, rng, settings.directions, settings)
+    factors = {k: v.reshape(-1)[use] for k, v in factors.items()}
+    diag = diagnose(a_flat[use], numeric[use], batch_size=settings.batch_size, rtol=settings.rtol, atol=atol[use],
+                    name=name, known_factors=factors)
+    diag = _sampled_verdict(name, x.shape, diag, dir_fail, np.flatnonzero(use),
+                            agrees(a_flat[use], numeric[use], settings.rtol, atol[use]))
+    return TensorCheck(name, x.shape, "sampled", int(use.sum()), settings.directions, int(kinks.sum()) + dir_kinks,
+                       max(max_rel, dir_rel), diag)
 
-    # Sampled: diagnose on the sampled entries, then let the directions overrule an "ok".
-    diag = diagnose(a_flat[use], numeric[use], batch_size=batch_size, rtol=rtol, atol=atol[use], name=name)
-    if diag.kind == "partial" or (diag.kind == "ok" and dir_fail):
-        wrong_idx = np.flatnonzero(use)[~entry_ok] if diag.kind == "partial" else []
-        where = ""
-        if len(wrong_idx):
-            coords = [tuple(int(c) for c in np.unravel_index(i, x.shape)) for i in wrong_idx[:5]]
-            where = f" Wrong at sampled entries {', '.join(map(str, coords))}."
-        if diag.kind == "ok":
-            an, nu = dir_fail[0]
-            where = (f" The sampled entries agree, but along a random direction the analytic slope is {an:.6g} "
-                     f"and the numerical one {nu:.6g}: a few entries somewhere in {name} are wrong.")
-        diag = Diagnosis("partial", f"{name} is right in some entries and wrong in others.{where}", name=name)
-    return TensorCheck(name, x.shape, mode, int(use.sum()), ndir, int(kinks.sum()) + dir_kinks, max_rel, diag)
+
+def _sampled_verdict(name, shape, diag, dir_fail, used, entry_ok) -> Diagnosis:
+    """Diagnose on the sampled entries, then let the directions overrule an "ok"."""
+    if not (diag.kind == "partial" or (diag.kind == "ok" and dir_fail)):
+        return diag
+    where = ""
+    wrong_idx = used[~entry_ok] if diag.kind == "partial" else []
+    if len(wrong_idx):
+        coords = [tuple(int(c) for c in np.unravel_index(i, shape)) for i in wrong_idx[:5]]
+        where = f" Wrong at sampled entries {', '.join(map(str, coords))}."
+    if diag.kind == "ok":
+        an, nu = dir_fail[0]
+        where = (f" The sampled entries agree, but along a random direction the analytic slope is {an:.6g} "
+                 f"and the numerical one {nu:.6g}: a few entries somewhere in {name} are wrong.")
+    return Diagnosis("partial", f"{name} is right in some entries and wrong in others.{where}", name=name)

@@ -11,24 +11,27 @@ A model is described by two plain functions:
 
 Update rule with learning rate eta, weight decay lambda and momentum mu:
 
-    g <- dL/dw + lambda w        (the gradient of L + (lambda/2) ||w||^2; seed 004's printed rule
-                                  w <- w + eta dL/dw + lambda w has the sign and lambda wrong)
+    g <- dL/dw + lambda w        (the gradient of L + (lambda/2) ||w||^2; the rule Liao (2018)
+                                  prints, w <- w + eta dL/dw + lambda w, has the sign and lambda wrong)
     v <- mu v - eta g,    w <- w + v        (mu = 0: plain SGD, w <- w - eta g)
 
 Weight decay applies only to arrays with two or more dimensions (weight matrices, filters),
 not to biases, unless `decay` names the keys explicitly.
 
-Note: `backprop.train` (the package attribute) is the function `train`, which hides this
-module's name; import the other names with `from backprop.train import History, sgd_step`.
+`backprop.train` is this module; the trainer is `backprop.train.train`
+(`from backprop.train import train`). For the notebooks written before that, the module can also
+be called like the function: `backprop.train(...)` is `backprop.train.train(...)`.
 """
 from __future__ import annotations
 
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from ._threads import single_blas_thread
 from .rnn import clip_gradients
 
 __all__ = ["History", "iterate_minibatches", "sgd_step", "train", "accuracy", "predict", "confusion_matrix",
@@ -163,6 +166,7 @@ def _evaluate(eval_fn, params, x, y, batch_size):
     return accuracy(np.concatenate(chunks), y)
 
 
+@single_blas_thread  # small matrix products: one BLAS thread is fastest, and much faster on a busy machine
 def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: int, lr,
           momentum: float = 0.0, weight_decay: float = 0.0, seed: int = 0, eval_fn: Callable | None = None,
           x_test=None, y_test=None, clip_norm: float | None = None, eval_batch_size: int | None = 512,
@@ -190,7 +194,7 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
     rng = np.random.default_rng(seed)
     history = History(steps_per_epoch=-(-len(x) // batch_size))
     schedule = lr if callable(lr) else (lambda epoch: lr)
-    velocity = None
+    step = _Stepper(loss_and_grads, params, momentum, weight_decay, clip_norm, history)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -201,35 +205,13 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
         for epoch in range(epochs):
             rate = float(schedule(epoch))
             history.lr.append(rate)
-            losses = []
-            for idx in iterate_minibatches(len(x), batch_size, rng):
-                loss, grads = loss_and_grads(params, x[idx], y[idx])
-                loss = float(loss)
-                if not np.isfinite(loss):
-                    raise ValueError(f"the loss became {loss} at epoch {epoch + 1}, step {len(losses) + 1}: "
-                                     f"the updates diverged; try a smaller learning rate (now {rate}) or clip_norm")
-                _check_grads(params, grads)
-                grads = {k: grads[k] for k in params}
-                if clip_norm is not None:
-                    grads, norm = clip_gradients(grads, clip_norm)
-                else:
-                    norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
-                velocity = sgd_step(params, grads, rate, momentum=momentum, weight_decay=weight_decay,
-                                    velocity=velocity)
-                losses.append(loss)
-                history.step_loss.append(loss)
-                history.grad_norm.append(norm)
-                if bar is not None:
-                    bar.update(1)
+            losses = [step(x[idx], y[idx], rate, (epoch + 1, k + 1), bar)
+                      for k, idx in enumerate(iterate_minibatches(len(x), batch_size, rng))]
             history.epoch_loss.append(float(np.mean(losses)))
             postfix = {"loss": f"{history.epoch_loss[-1]:.4f}"}
             if eval_fn is not None:
-                if eval_train:
-                    history.train_acc.append(_evaluate(eval_fn, params, x, y, eval_batch_size))
-                    postfix["train acc"] = f"{history.train_acc[-1]:.3f}"
-                if x_test is not None:
-                    history.test_acc.append(_evaluate(eval_fn, params, x_test, y_test, eval_batch_size))
-                    postfix["test acc"] = f"{history.test_acc[-1]:.3f}"
+                postfix.update(_record_accuracy(history, eval_fn, params, (x, y) if eval_train else None,
+                                                (x_test, y_test) if x_test is not None else None, eval_batch_size))
             if bar is not None:
                 bar.set_postfix(postfix)
             if callback is not None:
@@ -238,3 +220,55 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
         if bar is not None:
             bar.close()
     return history
+
+
+class _Stepper:
+    """One SGD step of `train` on a mini-batch: loss, checks, clipping, update, records."""
+
+    def __init__(self, loss_and_grads, params, momentum, weight_decay, clip_norm, history):
+        self.loss_and_grads, self.params, self.history = loss_and_grads, params, history
+        self.momentum, self.weight_decay, self.clip_norm = momentum, weight_decay, clip_norm
+        self.velocity = None
+
+    def __call__(self, xb, yb, rate, where, bar) -> float:
+        """where: (epoch, step within the epoch), both counted from 1, for the error message."""
+        loss, grads = self.loss_and_grads(self.params, xb, yb)
+        loss = float(loss)
+        if not np.isfinite(loss):
+            raise ValueError(f"the loss became {loss} at epoch {where[0]}, step {where[1]}: the updates "
+                             f"diverged; try a smaller learning rate (now {rate}) or clip_norm")
+        _check_grads(self.params, grads)
+        grads = {k: grads[k] for k in self.params}
+        if self.clip_norm is not None:
+            grads, norm = clip_gradients(grads, self.clip_norm)
+        else:
+            norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
+        self.velocity = sgd_step(self.params, grads, rate, momentum=self.momentum, weight_decay=self.weight_decay,
+                                 velocity=self.velocity)
+        self.history.step_loss.append(loss)
+        self.history.grad_norm.append(norm)
+        if bar is not None:
+            bar.update(1)
+        return loss
+
+
+def _record_accuracy(history, eval_fn, params, train_set, test_set, batch_size) -> dict:
+    """Append the accuracies of this epoch to `history`; return them for the progress bar."""
+    shown = {}
+    if train_set is not None:
+        history.train_acc.append(_evaluate(eval_fn, params, *train_set, batch_size))
+        shown["train acc"] = f"{history.train_acc[-1]:.3f}"
+    if test_set is not None:
+        history.test_acc.append(_evaluate(eval_fn, params, *test_set, batch_size))
+        shown["test acc"] = f"{history.test_acc[-1]:.3f}"
+    return shown
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its function `train` (so `from backprop import train` keeps working)."""
+
+    def __call__(self, *args, **kwargs) -> History:
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
