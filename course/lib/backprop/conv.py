@@ -54,7 +54,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- sizes
-def _check_int(value, name: str, minimum: int) -> int:
+def check_int(value, name: str, minimum: int) -> int:
+    """`value` as an int >= minimum (Python or numpy integer), else ValueError naming `name`."""
     if type(value) is int and value >= minimum:  # the common case, without the slow ABC check
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -73,10 +74,10 @@ def conv_output_size(size, kernel, stride=1, pad=0, *, what: str = "input size")
     last rows of an image without noticing. The ValueError names the nearest input sizes that
     fit. `what` names the axis in messages ("height", "width").
     """
-    size = _check_int(size, "size", 1)
-    kernel = _check_int(kernel, "kernel", 1)
-    stride = _check_int(stride, "stride", 1)
-    pad = _check_int(pad, "pad", 0)
+    size = check_int(size, "size", 1)
+    kernel = check_int(kernel, "kernel", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
     padded = size + 2 * pad
     if kernel > padded:
         raise ValueError(
@@ -98,7 +99,8 @@ def conv_output_size(size, kernel, stride=1, pad=0, *, what: str = "input size")
 
 
 # --------------------------------------------------------------------------- im2col / col2im
-def _geometry(x_shape, kh, kw, stride, pad):
+def window_geometry(x_shape, kh, kw, stride, pad):
+    """(n, c, h, w, oh, ow) of sliding a kh x kw window over x_shape (N, C, H, W); shared by conv and pool."""
     n, c, h, w = x_shape
     oh = conv_output_size(h, kh, stride, pad, what="height")
     ow = conv_output_size(w, kw, stride, pad, what="width")
@@ -113,11 +115,11 @@ def im2col(x, kh, kw, stride=1, pad=0):
     The dtype of x is kept. No loop over pixels: a strided window view, one copy.
     """
     x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
-    kh = _check_int(kh, "kh", 1)
-    kw = _check_int(kw, "kw", 1)
-    stride = _check_int(stride, "stride", 1)
-    pad = _check_int(pad, "pad", 0)
-    n, c, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    kh = check_int(kh, "kh", 1)
+    kw = check_int(kw, "kw", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    n, c, _, _, oh, ow = window_geometry(x.shape, kh, kw, stride, pad)
     # (N, C, OH, OW, KH, KW) view, reordered to (C, KH, KW, N, OH, OW) and copied once
     cols = np.ascontiguousarray(window_view(x, kh, kw, stride, pad).transpose(1, 4, 5, 0, 2, 3))
     return cols.reshape(c * kh * kw, n * oh * ow)
@@ -148,11 +150,11 @@ def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
     cols = as_float_array(cols, "cols", ndim=2, shape_hint="(C*KH*KW, N*OH*OW)")
     if len(x_shape) != 4:
         raise ValueError(f"x_shape must be (N, C, H, W); got {tuple(x_shape)}")
-    kh = _check_int(kh, "kh", 1)
-    kw = _check_int(kw, "kw", 1)
-    stride = _check_int(stride, "stride", 1)
-    pad = _check_int(pad, "pad", 0)
-    n, c, h, w, oh, ow = _geometry(tuple(int(s) for s in x_shape), kh, kw, stride, pad)
+    kh = check_int(kh, "kh", 1)
+    kw = check_int(kw, "kw", 1)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
+    n, c, h, w, oh, ow = window_geometry(tuple(int(s) for s in x_shape), kh, kw, stride, pad)
     check_shape(cols, "cols", (c * kh * kw, n * oh * ow),
                 f"(C*KH*KW, N*OH*OW) for x_shape {tuple(x_shape)}, kernel {kh}x{kw}, stride {stride}, pad {pad}")
     blocks = cols.reshape(c, kh, kw, n, oh, ow)
@@ -191,15 +193,15 @@ def _check_conv_inputs(x, W, b, stride, pad):
     x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
     W = as_float_array(W, "W", ndim=4, shape_hint="(F, C, KH, KW)")
     b = as_float_array(b, "b", ndim=1, shape_hint="(F,)")
-    stride = _check_int(stride, "stride", 1)
-    pad = _check_int(pad, "pad", 0)
+    stride = check_int(stride, "stride", 1)
+    pad = check_int(pad, "pad", 0)
     if W.shape[1] != x.shape[1]:
         raise ValueError(
             f"W has {W.shape[1]} input channels but x has {x.shape[1]}: W must have shape (F, C, KH, KW) "
             f"with C = x.shape[1] = {x.shape[1]}; got W of shape {W.shape}"
         )
     check_shape(b, "b", (W.shape[0],), f"(F,): one bias per output channel, and W has F={W.shape[0]} filters")
-    _geometry(x.shape, W.shape[2], W.shape[3], stride, pad)
+    window_geometry(x.shape, W.shape[2], W.shape[3], stride, pad)
     return x, W, b, stride, pad
 
 
@@ -214,7 +216,7 @@ def conv2d_forward(x, W, b, stride=1, pad=0):
     x, W, b, stride, pad = _check_conv_inputs(x, W, b, stride, pad)
     n = x.shape[0]
     f, _, kh, kw = W.shape
-    _, _, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    _, _, _, _, oh, ow = window_geometry(x.shape, kh, kw, stride, pad)
     cols = im2col(x, kh, kw, stride, pad)
     out = W.reshape(f, -1) @ cols                        # (F, N*OH*OW)
     out += b[:, None]
@@ -222,7 +224,11 @@ def conv2d_forward(x, W, b, stride=1, pad=0):
     return np.ascontiguousarray(out), (x, W, b, stride, pad, cols)
 
 
-def conv2d_backward(dout, cache):
+_CHUNK = 4096
+"""Columns per block in dW's product: BLAS is slow on one long inner dimension, fast on blocks."""
+
+
+def conv2d_backward(dout, cache, *, need_dx=True):
     """Gradients of `conv2d_forward`.
 
     dout (N, F, OH, OW) = dL/dout; cache from `conv2d_forward`. Returns
@@ -232,20 +238,12 @@ def conv2d_backward(dout, cache):
       dW (F, C, KH, KW)    = dout_mat @ cols.T: correlation of the input with dout (Jin 2016, eq. 27);
       db (F,)              = dout summed over batch and positions (Jin 2016, eq. 29),
     where dout_mat is dout arranged as (F, N*OH*OW) and W_mat = W.reshape(F, C*KH*KW).
+    need_dx=False skips dx (returned as None): a network's first layer needs no dx.
     """
-    return _conv2d_backward(dout, cache, need_dx=True)
-
-
-_CHUNK = 4096
-"""Columns per block in dW's product: BLAS is slow on one long inner dimension, fast on blocks."""
-
-
-def _conv2d_backward(dout, cache, need_dx=True):
-    """conv2d_backward; with need_dx=False, dx is None (a network's first layer needs no dx)."""
     x, W, _, stride, pad, cols = cache
     f, c, kh, kw = W.shape
     n = x.shape[0]
-    oh, ow = _geometry(x.shape, kh, kw, stride, pad)[4:]
+    oh, ow = window_geometry(x.shape, kh, kw, stride, pad)[4:]
     dout = as_float_array(dout, "dout", ndim=4, shape_hint="(N, F, OH, OW)")
     check_shape(dout, "dout", (n, f, oh, ow), "(N, F, OH, OW): the shape of conv2d_forward's output")
     dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, n * oh * ow)
@@ -274,7 +272,7 @@ def conv2d_naive_forward(x, W, b, stride=1, pad=0):
     x, W, b, stride, pad = _check_conv_inputs(x, W, b, stride, pad)
     n, _, _, _ = x.shape
     f, _, kh, kw = W.shape
-    _, _, _, _, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    _, _, _, _, oh, ow = window_geometry(x.shape, kh, kw, stride, pad)
     xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     out = np.zeros((n, f, oh, ow), dtype=np.result_type(x, W, b))
     for s in range(n):
@@ -295,7 +293,7 @@ def conv2d_naive_backward(dout, cache):
     x, W, _, stride, pad = cache
     n = x.shape[0]
     f, _, kh, kw = W.shape
-    _, _, h, w, oh, ow = _geometry(x.shape, kh, kw, stride, pad)
+    _, _, h, w, oh, ow = window_geometry(x.shape, kh, kw, stride, pad)
     dout = as_float_array(dout, "dout", ndim=4, shape_hint="(N, F, OH, OW)")
     check_shape(dout, "dout", (n, f, oh, ow), "(N, F, OH, OW): the shape of conv2d_forward's output")
     xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))

@@ -41,7 +41,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_labels, check_shape
 from .activations import relu, relu_grad, scaled_tanh, scaled_tanh_grad_from_output
-from .conv import _conv2d_backward, conv2d_backward, conv2d_forward
+from .conv import conv2d_backward, conv2d_forward
 from .dense import dense_backward, dense_forward
 from .losses import softmax_cross_entropy
 from .pool import maxpool2d_backward, maxpool2d_forward, subsample_backward, subsample_forward
@@ -257,7 +257,7 @@ def lenet5_backward(dscores, cache) -> dict:
     if variant == "classic":
         grads["C3_W"] = grads["C3_W"] * _C3_MASK
     dh = _pool_backward("S2", dh, variant, layers, grads, dact)
-    _, grads["C1_W"], grads["C1_b"] = _conv2d_backward(dact("C1", dh), layers["C1"], need_dx=False)
+    _, grads["C1_W"], grads["C1_b"] = conv2d_backward(dact("C1", dh), layers["C1"], need_dx=False)
     order = lenet5_shapes(variant, output, grads["out_W"].shape[0] if output == "softmax" else 10)
     return {k: grads[k] for k in order}
 

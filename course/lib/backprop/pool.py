@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array, check_shape
-from .conv import _check_int, _geometry, col2im, scatter_windows, window_view
+from .conv import check_int, col2im, scatter_windows, window_geometry, window_view
 
 __all__ = [
     "maxpool2d_forward", "maxpool2d_backward",
@@ -37,10 +37,10 @@ __all__ = [
 def _check_pool(x, size, stride):
     """Validate and return (x, size, stride, out shape (N, C, OH, OW))."""
     x = as_float_array(x, "x", ndim=4, shape_hint="(N, C, H, W)")
-    size = _check_int(size, "size", 1)
-    stride = _check_int(stride, "stride", 1)
+    size = check_int(size, "size", 1)
+    stride = check_int(stride, "stride", 1)
     n, c = x.shape[:2]
-    oh, ow = _geometry(x.shape, size, size, stride, 0)[4:]
+    oh, ow = window_geometry(x.shape, size, size, stride, 0)[4:]
     return x, size, stride, (n, c, oh, ow)
 
 
@@ -125,7 +125,7 @@ def avgpool2d_backward(dout, cache):
     overlapping windows add up. dout (N, C, OH, OW)."""
     x_shape, size, stride = cache
     n, c = x_shape[:2]
-    out_shape = (n, c) + _geometry(x_shape, size, size, stride, 0)[4:]
+    out_shape = (n, c) + window_geometry(x_shape, size, size, stride, 0)[4:]
     dout = _check_dout(dout, out_shape, "avgpool2d_forward")
     row = dout.reshape(1, -1) / (size * size)
     dcols = np.broadcast_to(row, (size * size, row.shape[1]))   # every window entry gets the same share
