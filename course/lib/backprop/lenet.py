@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._threads import single_blas_thread
 from ._validate import as_float_array, check_labels, check_shape
 from .activations import relu, relu_grad, scaled_tanh, scaled_tanh_grad_from_output
 from .conv import conv2d_backward, conv2d_forward
@@ -300,6 +301,7 @@ def _loss(scores, labels, output):
     return float(np.mean(scores[np.arange(n), labels])), dscores
 
 
+@single_blas_thread
 def lenet5_predict(params, x, centres=None, batch_size: int = 512) -> np.ndarray:
     """Predicted class of every image of x (N, 1, 32, 32) -> (N,) ints, in batches."""
     x = as_float_array(x, "x", ndim=4, shape_hint="(N, 1, 32, 32)")

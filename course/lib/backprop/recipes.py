@@ -59,6 +59,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._threads import one_blas_thread
 from ._validate import as_float_array
 from .data import load_digits_images
 from .lenet import init_lenet5, lenet5_loss_and_grads, lenet5_predict
@@ -185,15 +186,6 @@ def warp_images(x, angle, zoom, dy, dx) -> np.ndarray:
     a, b, d, e = (np.take_along_axis(flat, np.broadcast_to(idx.reshape(n, 1, h * w), (n, c, h * w)), axis=2)
                   .reshape(n, c, h, w) for idx in (top, top + 1, bottom, bottom + 1))
     return (a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy
-
-
-def one_blas_thread():
-    """Context manager: at most one BLAS thread inside it (threadpoolctl), if available."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3

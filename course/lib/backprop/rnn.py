@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._threads import single_blas_thread
 from ._validate import as_float_array, check_finite, check_shape
 from .activations import Activation, get_activation
 from .losses import log_softmax
@@ -303,6 +304,7 @@ def rnn_output_forward(params, x, h0=None, activation="tanh"):
     return h @ Wy.T + by, h, cache
 
 
+@single_blas_thread
 def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, mask=None,
                                 reduction="mean", activation="tanh"):
     """Cross-entropy over time of y_t = softmax(Wy h_t + by), and its gradients by BPTT.
@@ -319,6 +321,9 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
     The two differ by the factor T, and so do their gradients.
 
     Returns (loss, grads): loss a float, grads a dict with the keys of `params` plus "h0" (N, H).
+
+    Runs with one BLAS thread (`backprop._threads`): its products over all N*T steps at once are
+    large enough for OpenBLAS to split them across threads, which then wait for one another.
     """
     Wx, Wh, b, Wy, by = _unpack(params)
     logits, h, cache = rnn_output_forward(params, x, h0, activation)
@@ -438,6 +443,7 @@ def spectral_radius(W) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
+@single_blas_thread
 def bptt_gradient_norms(cache: RNNCache, dh_last=None):
     """||dL/dh_t|| for t = 1..T when the loss L = <dh_last, h_T> sits on the last step only.
 
@@ -462,6 +468,7 @@ def bptt_gradient_norms(cache: RNNCache, dh_last=None):
     return norms
 
 
+@single_blas_thread
 def simulate_bptt_norms(spectral_radius: float, steps: int = 50, hidden_size: int = 32, *,
                         input_size: int = 4, batch_size: int = 8, input_scale: float = 0.1,
                         activation: str = "tanh", kind: str = "orthogonal", seed: int = 0):
