@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
+from .._threads import one_blas_thread
+
 __all__ = ["Exercise", "run_cases", "bind_slips"]
 
 MODULES = ("gradient_checking", "mlp", "batched_mlp", "softmax", "cnn_im2col", "lenet5", "rnn_bptt")
@@ -48,8 +50,9 @@ def run_cases(check_case: Callable, cases: Optional[Iterable[dict]], default: Se
     cases = default if cases is None else cases
     if isinstance(cases, dict):
         raise ValueError("cases must be a list of dicts, e.g. cases=[dict(N=3, seed=1)]; got one dict")
-    for case in cases:
-        check_case(**case)
+    with one_blas_thread():   # many small products: threads only wait for each other (see _threads)
+        for case in cases:
+            check_case(**case)
 
 
 def bind_slips(slips: Sequence, wrap: Callable) -> tuple:

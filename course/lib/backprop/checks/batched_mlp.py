@@ -266,7 +266,7 @@ def reference_train_minibatch(loss_and_grads, params, X, T, *, epochs, batch_siz
     """The training loop of the notebook (progress is ignored); `slip` adds one typical mistake."""
     rng = np.random.default_rng(seed)
     N, losses = len(X), []
-    order = rng.permutation(N)
+    order = rng.permutation(N) if slip == "shuffle_once" else None
     for _ in range(epochs):
         if slip == "no_shuffle":
             order = np.arange(N)

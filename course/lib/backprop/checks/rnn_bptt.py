@@ -1,0 +1,248 @@
+"""Checks of notebook 06 (recurrent networks, BPTT, clipping) and their catalogues of known slips.
+
+    check_rnn_step_backward(rnn_step_backward)           Exercise 1: one step back
+    check_seed_bptt(seed_bptt)                           Exercise 3: Liao (2018)'s double sum, gaps fixed
+    check_rnn_backward(rnn_backward)                     Exercise 4: full BPTT in one sweep
+    check_clip_by_global_norm(clip_by_global_norm)       Exercise 5: clipping by the global norm
+    check_sequence_loss_and_grads(sequence_loss_and_grads)   Exercise 6: a character model's loss
+
+Every check runs the student's function on the visible cases (or on `cases`, a list of dicts
+with the same keys as the defaults), prints a table and raises a GradingError with the diagnosis
+when something is wrong. A slip is the reference with one typical mistake (the `slip=` keyword
+of the `_reference_*` functions below); a check names it only when the student's result equals
+the slip's result on the very inputs the check used.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ..explain import Stage
+from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward,
+                       check_value, check_value_slips, random_inputs, random_labels)
+from ..rnn import rnn_forward, rnn_sequence_loss_and_grads, rnn_step_forward
+from ..slips import Slip, matching_slip
+from . import Exercise, run_cases
+
+__all__ = [
+    "check_rnn_step_backward", "check_seed_bptt", "check_rnn_backward", "check_clip_by_global_norm",
+    "check_sequence_loss_and_grads", "RNN_STEP_BACKWARD_SLIPS", "SEED_BPTT_SLIPS", "RNN_BACKWARD_SLIPS",
+    "CLIP_BY_GLOBAL_NORM_SLIPS", "SEQUENCE_LOSS_AND_GRADS_SLIPS", "EXERCISES",
+]
+
+
+def _previous_states(cache):
+    """h_{t-1} for every step as (N, T, H): h0, then h_1 .. h_{T-1}."""
+    return np.concatenate([cache.h0[:, None, :], cache.h[:, :-1]], axis=1)
+
+
+# ------------------------------------------------------------------------------ Exercise 1
+def _reference_step_backward(dh_t, cache, slip=None):
+    """rnn_step_backward (tanh), or one slip of it. Returns (dx_t, dh_prev, dWx, dWh, db)."""
+    fprime = {"fprime_prev": 1.0 - cache.h_prev ** 2, "fprime_z": 1.0 - cache.z ** 2,
+              "no_fprime": 1.0}.get(slip, 1.0 - cache.h ** 2)
+    delta = dh_t * fprime
+    dx_t = delta @ cache.Wx
+    dh_prev = delta @ (cache.Wh.T if slip == "dh_prev_transposed" else cache.Wh)
+    dWx = delta.T @ cache.x_t
+    dWh = delta.T @ (cache.h if slip == "dWh_from_h" else cache.h_prev)
+    db = delta.sum(axis=0)
+    return dx_t, dh_prev, dWx, dWh, db
+
+
+def _step_slip(key, words):
+    return Slip(key, words, partial(_reference_step_backward, slip=key))
+
+
+RNN_STEP_BACKWARD_SLIPS = (
+    _step_slip("fprime_prev", "you used 1 - h_{t-1}^2, the derivative at the previous step. The tanh this step "
+                              "goes back through produced h_t, so the factor is 1 - h_t^2 (cache.h, not cache.h_prev)."),
+    _step_slip("fprime_z", "you used 1 - z_t^2. The tanh derivative written with the output is 1 - h_t^2 = "
+                           "1 - tanh(z_t)^2: use cache.h, not the pre-activation cache.z."),
+    _step_slip("no_fprime", "the tanh derivative is missing: delta = dh_t * (1 - h_t^2) is the gradient on the "
+                            "pre-activation z_t, and every other gradient is built from it."),
+    _step_slip("dWh_from_h", "dWh uses the new state h_t. W_h multiplied the state that entered the step, "
+                             "so dWh = delta^T h_prev (cache.h_prev)."),
+    _step_slip("dh_prev_transposed", "dh_prev multiplies delta by W_h^T. In row form h_prev @ Wh.T goes forward, so "
+                                     "the gradient goes back as delta @ Wh (no transpose)."),
+)
+
+STEP_STAGES = (
+    Stage(("db",), "in delta = dh_t * (1 - h_t^2), which db sums and every other gradient multiplies: check the "
+                   "tanh derivative"),
+    Stage(("dx_t", "dh_prev", "dWx", "dWh"), "after delta: check what each gradient multiplies delta by "
+                                            "(Wx for dx_t, Wh for dh_prev, x_t for dWx, h_prev for dWh)"),
+)
+
+STEP_CASES = (dict(N=3, D=4, H=5, seed=0), dict(N=4, D=3, H=2, seed=1))
+
+
+def _check_step_case(student_fn, N, D, H, seed, scale=0.5):
+    shapes = {"x_t": (N, D), "h_prev": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
+    check_layer_backward(student_fn, rnn_step_forward, random_inputs(shapes, seed=seed, scale=scale),
+                         ("x_t", "h_prev", "Wx", "Wh", "b"), seed=seed, name="rnn_step_backward",
+                         slips=RNN_STEP_BACKWARD_SLIPS, stages=STEP_STAGES)
+
+
+def check_rnn_step_backward(rnn_step_backward, cases=None):
+    """Exercise 1: rnn_step_backward(dh_t, cache) -> (dx_t, dh_prev, dWx, dWh, db) against finite differences.
+
+    cases: dicts N, D, H, seed (and optionally scale, the std of the inputs; default 0.5).
+    """
+    __tracebackhide__ = True
+    run_cases(partial(_check_step_case, rnn_step_backward), cases, STEP_CASES)
+
+
+# ------------------------------------------------------------------------------ Exercise 3
+def _reference_seed_bptt(dh, cache, slip=None):
+    """Liao (2018)'s double sum over loss terms t and steps k <= t, or one slip of it -> (dWx, dWh, db)."""
+    x, h, Wh = cache.x, cache.h, cache.Wh
+    fprime = 1.0 - h ** 2
+    h_prev = h if slip == "dWh_from_h" else _previous_states(cache)
+    dWx, dWh, db = np.zeros_like(cache.Wx), np.zeros_like(Wh), np.zeros_like(cache.b)
+    stop = 0 if slip == "stops_before_first" else -1
+    for t in range(h.shape[1]):
+        delta = dh[:, t] * (1.0 if slip == "base_no_fprime" else fprime[:, t])
+        for k in range(t, stop, -1):
+            if k < t:
+                if slip == "only_base_case":
+                    break
+                back = delta @ (Wh.T if slip == "step_transposed" else Wh)
+                delta = back * fprime[:, k + 1 if slip == "fprime_next" else k]
+            dWh += delta.T @ h_prev[:, k]
+            dWx += delta.T @ x[:, k]
+            db += delta.sum(axis=0)
+    return (dWx, db, db) if slip == "third_line_as_dWh" else (dWx, dWh, db)
+
+
+def _seed_slip(key, words):
+    return Slip(key, words, partial(_reference_seed_bptt, slip=key))
+
+
+SEED_BPTT_SLIPS = (
+    _seed_slip("base_no_fprime", "your base case is delta_{t,t} = dL_t/dh_t. The recursion runs on gradients "
+                                 "with respect to the pre-activations z, so the base case passes through the tanh "
+                                 "too: delta_{t,t} = dh[:, t] * (1 - h_t^2)."),
+    _seed_slip("fprime_next", "in the step back you multiplied by 1 - h_{k+1}^2. delta_{t,k+1} already contains "
+                              "that factor; the step from z_{k+1} back to z_k passes through h_k = tanh(z_k), so the "
+                              "factor is 1 - h_k^2."),
+    _seed_slip("step_transposed", "the step back multiplies by W_h the wrong way round. In row form the forward "
+                                  "step is h_k @ Wh.T, so the gradient goes back as delta @ Wh (W_h^T delta in "
+                                  "column form)."),
+    _seed_slip("only_base_case", "you kept only the base cases delta_{t,t}: the recursion back to the earlier "
+                                 "steps k < t is missing (that is truncated BPTT with a window of one step)."),
+    _seed_slip("stops_before_first", "your loop over k stops one step early and never reaches the first step "
+                                     "(index 0, the notes' k = 1): range(t, 0, -1) leaves it out, range(t, -1, -1) "
+                                     "does not."),
+    _seed_slip("dWh_from_h", "dWh uses h_k. W_h multiplies the state that entered step k, h_{k-1} (h0 at the "
+                             "first step)."),
+    _seed_slip("third_line_as_dWh", "you returned the notes' third line, sum_t sum_k delta_{t,k}, as dL/dU (dWh). "
+                                    "Its shape (H,) gives it away: it is dL/db, because dz_k/db is the identity."),
+)
+
+SEED_BPTT_STAGES = (
+    Stage(("db",), "in the deltas, which db simply adds up: check the base case delta_{t,t} = dh[:, t] * "
+                   "(1 - h_t^2) and the step back delta_{t,k} = (delta_{t,k+1} @ Wh) * (1 - h_k^2), for every k "
+                   "down to the first step"),
+    Stage(("dWx", "dWh"), "after the deltas: check what each delta is multiplied by (x_k for dWx, h_{k-1} for "
+                          "dWh, with h0 before the first step)"),
+)
+
+SEED_BPTT_CASES = (dict(N=2, T=4, D=3, H=5, seed=0), dict(N=3, T=5, D=2, H=4, seed=1))
+
+
+def _check_seed_bptt_case(student_fn, N, T, D, H, seed, scale=0.5):
+    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
+    check_layer_backward(student_fn, rnn_forward, random_inputs(shapes, seed=seed, scale=scale),
+                         ("Wx", "Wh", "b"), seed=seed, name="seed_bptt", slips=SEED_BPTT_SLIPS,
+                         stages=SEED_BPTT_STAGES)
+
+
+def check_seed_bptt(seed_bptt, cases=None):
+    """Exercise 3: seed_bptt(dh, cache) -> (dWx, dWh, db) against finite differences of rnn_forward.
+
+    cases: dicts N, T, D, H, seed (and optionally scale; default 0.5).
+    """
+    __tracebackhide__ = True
+    run_cases(partial(_check_seed_bptt_case, seed_bptt), cases, SEED_BPTT_CASES)
+
+
+# ------------------------------------------------------------------------------ Exercise 4
+def _reference_rnn_backward(dh, cache, slip=None):
+    """Full BPTT in one backward sweep (tanh), or one slip of it -> (dx, dh0, dWx, dWh, db)."""
+    x, h, Wx, Wh = cache.x, cache.h, cache.Wx, cache.Wh
+    h_prev = _previous_states(cache)
+    fprime = 1.0 - (h_prev if slip == "fprime_prev" else h) ** 2
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(cache.b)
+    carry = np.zeros_like(cache.h0)
+    delta = carry
+    for t in range(h.shape[1] - 1, 0 if slip == "stops_before_first" else -1, -1):
+        upstream = {"no_carry": dh[:, t], "no_upstream": carry}.get(slip, dh[:, t] + carry)
+        delta = upstream * fprime[:, t]
+        dx[:, t] = delta @ Wx
+        terms = (delta.T @ x[:, t], delta.T @ (h if slip == "dWh_from_h" else h_prev)[:, t], delta.sum(axis=0))
+        if slip == "not_accumulated":
+            dWx, dWh, db = terms
+        else:
+            dWx, dWh, db = dWx + terms[0], dWh + terms[1], db + terms[2]
+        carry = delta @ (Wh.T if slip == "carry_transposed" else Wh)
+    dh0 = {"dh0_is_delta": delta, "dh0_zero": np.zeros_like(carry)}.get(slip, carry)
+    return dx, dh0, dWx, dWh, db
+
+
+def _bptt_slip(key, words):
+    return Slip(key, words, partial(_reference_rnn_backward, slip=key))
+
+
+LOST_PATH_WORDS = ("you dropped the path through h_{t-1}: the gradient that comes back from step t+1 (the carry "
+                   "delta_{t+1} @ Wh) is never added, so every step sees only its own loss and only the last time "
+                   "step is right. The gradient on h_t has two parts: delta_t = (dh[:, t] + carry) * (1 - h_t^2).")
+
+RNN_BACKWARD_SLIPS = (
+    _bptt_slip("no_carry", LOST_PATH_WORDS),
+    _bptt_slip("no_upstream", "you kept only the carried gradient and dropped dh[:, t], what the loss puts directly "
+                              "on h_t: delta_t = (dh[:, t] + carry) * (1 - h_t^2) needs both."),
+    _bptt_slip("fprime_prev", "you used 1 - h_{t-1}^2: the tanh derivative at the wrong time step. Step t's tanh "
+                              "produced h_t, so delta_t = (dh[:, t] + carry) * (1 - h_t^2)."),
+    _bptt_slip("not_accumulated", "dWx, dWh and db hold the contribution of one time step only: you assigned (=) "
+                                  "them inside the loop instead of adding (+=). A weight shared by all steps collects "
+                                  "one term per step."),
+    _bptt_slip("carry_transposed", "the carry multiplies delta by W_h the wrong way round: in row form the "
+                                   "forward step is h_{t-1} @ Wh.T, so the gradient goes back as delta @ Wh."),
+    _bptt_slip("dWh_from_h", "dWh uses h_t. W_h multiplied the previous state, so dWh collects delta_t^T h_{t-1} "
+                             "(h0 at the first step)."),
+    _bptt_slip("stops_before_first", "your loop over time stops one step early: range(T - 1, 0, -1) never visits "
+                                     "t = 0. Use range(T - 1, -1, -1) (or reversed(range(T)))."),
+    _bptt_slip("dh0_is_delta", "dh0 is delta_1, the gradient on the first pre-activation. h0 reaches z_1 through "
+                               "W_h, so dh0 = delta_1 @ Wh: the carry after the last step back."),
+    _bptt_slip("dh0_zero", "dh0 is zero. The initial state feeds the first step like every other h_{t-1}: dh0 is "
+                           "the carry after the last step back, delta_1 @ Wh."),
+)
+
+RNN_BACKWARD_STAGES = (
+    Stage(("dx",), "in the deltas (dx_t = delta_t @ Wx is the first thing computed from each): check delta_t = "
+                   "(dh[:, t] + carry) * (1 - h_t^2) and the carry delta_t @ Wh passed to step t-1"),
+    Stage(("db", "dWx", "dWh", "dh0"), "after the deltas: check that db, dWx and dWh add one term per step (+=) "
+                                       "with the right input (x_t for dWx, h_{t-1} for dWh), and that dh0 is the "
+                                       "carry after the last step back"),
+)
+
+RNN_BACKWARD_CASES = (dict(N=2, T=6, D=3, H=4, seed=0), dict(N=3, T=5, D=2, H=4, seed=1))
+
+
+def _check_rnn_backward_case(student_fn, N, T, D, H, seed, scale=0.5):
+    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
+    check_layer_backward(student_fn, rnn_forward, random_inputs(shapes, seed=seed, scale=scale),
+                         ("x", "h0", "Wx", "Wh", "b"), seed=seed, layout={"x": "NTD"}, name="rnn_backward",
+                         slips=RNN_BACKWARD_SLIPS, stages=RNN_BACKWARD_STAGES)
+
+
+def check_rnn_backward(rnn_backward, cases=None):
+    """Exercise 4: rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db) against finite differences of rnn_forward.
+
+    cases: dicts N, T, D, H, seed (and optionally scale; default 0.5).
+    """
+    __tracebackhide__ = True
+    run_cases(partial(_check_rnn_backward_case, rnn_backward), cases, RNN_BACKWARD_CASES)
