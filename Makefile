@@ -16,7 +16,7 @@ test test-fast autograde: export MKL_NUM_THREADS = 1
 # jupyter refuses to run as root without --allow-root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast browser-deps release autograde feedback grades bench student-bundle clean help
+.PHONY: setup lab test test-fast browser-deps release autograde feedback grades bench student-bundle lite clean help
 
 help:
 	@echo "make lab        install (first time) and open the course in JupyterLab"
@@ -24,9 +24,10 @@ help:
 	@echo "make release    generate the student notebooks in course/ from solutions/"
 	@echo "make autograde  grade every submission in autograder/submitted/ (JOBS=$(JOBS) in parallel)"
 	@echo "make feedback   write HTML feedback to autograder/feedback/"
-	@echo "make grades     export the gradebook to autograder/grades.csv"
+	@echo "make grades     grades.csv (nbgrader) and grades_by_student.csv in autograder/; CANVAS=export.csv fills a Canvas import"
 	@echo "make bench      run the performance benchmarks and print tables"
 	@echo "make student-bundle  build student-bundle.zip: what students receive"
+	@echo "make lite       build dist/lite/: the course as a static JupyterLite site (runs in the browser)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,8 +64,9 @@ autograde: setup
 feedback: setup
 	$(PY) autograder/feedback.py $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
 
+# CANVAS=export.csv: also fill a Canvas gradebook export (autograder/canvas_import.csv)
 grades: setup
-	$(NBGRADER) export --to grades.csv
+	$(PY) autograder/grades.py $(if $(CANVAS),--canvas "$(CANVAS)",)
 
 # PyTorch is an optional oracle for the benchmarks only (a local CPU wheel); the course never needs it.
 bench: setup
@@ -74,6 +76,10 @@ bench: setup
 
 student-bundle: setup
 	$(PY) autograder/student_bundle.py
+
+# The browser edition: its build tools go into build/lite-venv/, downloads into build/lite-cache/.
+lite:
+	$(PYTHON) lite/build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db
