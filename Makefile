@@ -28,7 +28,6 @@ help:
 	@echo "make bench      run the performance benchmarks and print tables"
 	@echo "make student-bundle  build student-bundle.zip: what students receive"
 	@echo "make lite       build dist/lite/: the course as a static JupyterLite site (runs in the browser)"
-	@echo "make lite       build dist/lite/: the course as a static JupyterLite site (runs in the browser)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,10 +76,6 @@ bench: setup
 
 student-bundle: setup
 	$(PY) autograder/student_bundle.py
-
-# The browser edition: its build tools go into build/lite-venv/, downloads into build/lite-cache/.
-lite:
-	$(PYTHON) lite/build.py
 
 # The browser edition: its build tools go into build/lite-venv/, downloads into build/lite-cache/.
 lite:
