@@ -195,3 +195,47 @@ def test_non_finite_loss_is_a_clear_error():
 def test_default_step_is_near_cube_root_of_eps():
     eps = np.finfo(float).eps
     assert 0.5 * eps ** (1 / 3) < DEFAULT_STEP < 5 * eps ** (1 / 3)
+
+
+def test_one_tolerance_rule_and_one_rtol():
+    from backprop import diagnosis, gradcheck, grading, rules
+
+    assert gradcheck.DEFAULT_RTOL is rules.DEFAULT_RTOL and grading.DEFAULT_RTOL is rules.DEFAULT_RTOL
+    assert diagnosis.DEFAULT_RTOL is rules.DEFAULT_RTOL
+    assert not hasattr(gradcheck, "_agrees") and not hasattr(diagnosis, "_allclose")
+    assert rules.agrees(1.0, 1.0 + 5e-6) and not rules.agrees(1.0, 1.0 + 5e-5)
+    assert rules.agrees(0.0, 1e-12, atol=1e-11) and not rules.agrees(0.0, 1e-12)
+
+
+def _elementwise_problem(shape, seed=0):
+    """f(z) = sum(dout * sigmoid(z)); its gradient is dout * sigma'(z)."""
+    rng = np.random.default_rng(seed)
+    z, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+    s = 1 / (1 + np.exp(-z))
+    return (lambda z: float(np.sum(dout * (1 / (1 + np.exp(-z)))))), z, dout * s * (1 - s), s * (1 - s)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (30, 40)])   # full and sampled checks
+def test_known_factors_pass_through_check_gradients(shape):
+    f, z, g, sprime = _elementwise_problem(shape)
+    factors = {"sigma'(z)": sprime, "unrelated": np.ones(3)}
+    with pytest.raises(GradientCheckError) as info:
+        check_gradients(f, {"z": z}, {"z": g / sprime}, known_factors=factors)
+    d = info.value.report["z"].diagnosis
+    assert d.kind == "factor" and "missing a factor of sigma'(z)" in d.message
+    with pytest.raises(GradientCheckError) as info:
+        check_gradients(f, {"z": z}, {"z": g * sprime}, known_factors=factors)
+    assert "an extra factor of sigma'(z)" in info.value.report["z"].diagnosis.message
+    check_gradients(f, {"z": z}, {"z": g}, known_factors=factors)   # right: no false alarm
+
+
+def test_check_gradients_names_a_one_pixel_shift():
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((1, 2, 6, 6))
+    right = np.cos(x) * w
+    wrong = np.zeros_like(right)
+    wrong[..., :, 1:] = right[..., :, :-1]
+    with pytest.raises(GradientCheckError) as info:
+        check_gradients(lambda x: float(np.sum(np.sin(x) * w)), {"x": x}, {"x": wrong}, layout={"x": "NCHW"})
+    d = info.value.report["x"].diagnosis
+    assert d.kind == "shift" and "shifted by 1 pixel right" in d.message

@@ -258,6 +258,86 @@ def test_check_value():
         check_value(None, 1.0, name="s")
 
 
+# ------------------------------------------------------------------ integers, values and gradients
+
+INTEGER_FORMS = [4, np.int64(4), np.int32(4), np.uint8(4), np.array(4), np.array(4, dtype=np.int16), 4.0,
+                 np.float64(4.0), np.array(4.0), np.floor_divide(7 + 2 - 3, 2) + 1]
+
+
+@pytest.mark.parametrize("got", INTEGER_FORMS, ids=lambda v: f"{type(v).__name__}")
+@pytest.mark.parametrize("expected", [4, np.int64(4)], ids=["int", "np.int64"])
+def test_integer_answers_accept_every_integer_type(got, expected, capsys):
+    check_value(got, expected, name="output_size(7, 3, 2, 1)")
+    assert "output_size(7, 3, 2, 1): ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("got,words", [
+    (3.5, "is 3.5, but it must be a whole number"),
+    (np.float64(3.5), "floor division //"),
+    (True, "a bool"),
+    (np.array([4]), "must be a single number"),
+    ("4", "not an integer"),
+    (np.array(4.0 + 0j), "complex"),
+])
+def test_integer_answers_refuse_what_is_not_one(got, words):
+    with pytest.raises(BadReturn) as info:
+        check_value(got, 4, name="output_size(8, 3, 2, 0)")
+    assert words in str(info.value)
+    assert "gradient" not in str(info.value)
+
+
+@pytest.mark.parametrize("got", [3, np.int64(3), np.array(3), 3.0])
+def test_a_wrong_integer_says_expected_and_got(got):
+    with pytest.raises(WrongValue, match=r"expected 4, got 3\.") as info:
+        check_value(got, 4, name="size")
+    assert "gradient" not in str(info.value)
+
+
+def test_integer_arrays_and_counts_in_a_dict():
+    check_value(np.array([1516, 6, 0]), np.array([1516, 6, 0]), name="counts")
+    check_value(np.array([1516.0, 6.0, 0.0]), np.array([1516, 6, 0]), name="counts")
+    with pytest.raises(WrongValue, match="expected 1516"):
+        check_value(np.array([2416, 6, 0]), np.array([1516, 6, 0]), name="counts")
+
+
+@pytest.mark.parametrize("got", [0.05, np.float64(0.05), np.array(0.05), np.longdouble(0.05),
+                                 np.array([0.05])[0]], ids=lambda v: type(v).__name__)
+def test_values_accept_python_and_numpy_scalars_and_0d_arrays(got, capsys):
+    check_value(got, 0.05, name="learning rate")
+    assert "learning rate: ok" in capsys.readouterr().out
+
+
+def test_value_messages_never_call_it_a_gradient():
+    for got in (np.float32(0.05), np.array([1, 2]), [0.05], np.array([0.05, 0.05])):
+        try:
+            check_value(got, 0.05, name="the loss")
+        except (BadReturn, WrongValue) as err:
+            assert "gradient" not in str(err), str(err)
+        else:  # pragma: no cover - every one of these must be refused
+            pytest.fail(f"{got!r} was accepted as the loss 0.05")
+    check_value(np.array([1, 2]), [1.0, 2.0], name="integer-valued array")   # values decide, not the dtype
+
+
+def test_check_value_what_gradient_keeps_the_strict_rule():
+    with pytest.raises(BadReturn, match="a gradient must be float64"):
+        check_value(np.array([1, 2]), [1.0, 2.0], name="g", what="gradient")
+
+
+def test_longdouble_gradient_gets_the_truthful_reason():
+    def longdouble(dout, c):
+        dx, dW, db = good(dout, c)
+        return dx.astype(np.longdouble), dW, db
+
+    if np.dtype(np.longdouble).itemsize <= 8:  # pragma: no cover - platforms where longdouble is float64
+        pytest.skip("np.longdouble is float64 here")
+    with pytest.raises(BadReturn) as info:
+        check_dense(longdouble)
+    text = str(info.value)
+    assert info.value.kinds.get("dx") == "dtype"
+    assert "extended precision" in text and "compares dtypes exactly" in text and ".astype(np.float64)" in text
+    assert "rounding error is too large" not in text
+
+
 def test_call_student_passes_arguments_and_blocks():
     assert call_student(lambda a, b=0: a + b, 1, b=2) == 3
     with pytest.raises(ReferenceCalled):
