@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-__all__ = ["Stage", "across_tensors", "join_names"]
+__all__ = ["Stage", "layer_stages", "across_tensors", "join_names"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,18 @@ class Stage:
 
     labels: tuple
     enters: str
+
+
+def layer_stages(L: int, at_output: str, between) -> tuple:
+    """The stages of an L-layer network's parameter gradients (dW{l}, db{l}), from layer L down to 1.
+
+    at_output: where to look when the error enters at the output layer ("at the output: check ...").
+    between: l -> what to check in the step from layer l + 1 down to layer l.
+    """
+    stages = [Stage((f"dW{L}", f"db{L}"), at_output)]
+    stages += [Stage((f"dW{l}", f"db{l}"), f"between layer {l + 1} and layer {l}: {between(l)}")
+               for l in range(L - 1, 0, -1)]
+    return tuple(stages)
 
 
 def join_names(names: Sequence[str]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import get_activation
-from ..explain import Stage
+from ..explain import layer_stages
 from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_value,
                        check_value_slips, expect_wrong, random_inputs)
 from ..slips import Slip, matching_slip
@@ -206,13 +206,9 @@ BACKWARD_BATCH_SLIPS = (
 
 
 def _mlp_stages(L):
-    """Stages of an L-layer MLP's parameter gradients, from the output back to layer 1."""
-    stages = [Stage((f"dW{L}", f"db{L}"), f"at the output: check Delta^{L} = dE/dY * sigma'(Z^{L}) (with the 2 "
-                    "of the square and, for the mean, the 1/N)")]
-    for l in range(L - 1, 0, -1):
-        stages.append(Stage((f"dW{l}", f"db{l}"), f"between layer {l + 1} and layer {l}: check sigma'(Z^{l}) and "
-                            f"the step Delta^{l} = (Delta^{l + 1} W_{l + 1}) * sigma'(Z^{l})"))
-    return tuple(stages)
+    return layer_stages(L, f"at the output: check Delta^{L} = dE/dY * sigma'(Z^{L}) (with the 2 of the square and, "
+                        "for the mean, the 1/N)",
+                        lambda l: f"check sigma'(Z^{l}) and the step Delta^{l} = (Delta^{l + 1} W_{l + 1}) * sigma'(Z^{l})")
 
 
 def _check_backward_case(backward_batch, N, sizes, activations, reduction, seed):
