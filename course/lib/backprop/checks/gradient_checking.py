@@ -24,7 +24,7 @@ import numpy as np
 
 from . import Exercise, run_cases
 from ..activations import LECUN_A, LECUN_S, scaled_tanh, sigmoid
-from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_value, check_value_slips,
+from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_value_slips,
                        expect_wrong, random_inputs)
 from ..slips import Slip, matching_slip
 
@@ -487,6 +487,8 @@ SCALED_TANH_PRIME_FROM_OUTPUT_SLIPS = (
                            "derivative with y / A in place of tanh(S a)."),
 )
 
+_as_printed = functools.partial(reference_scaled_tanh_prime_from_output, slip="as_printed")
+
 # Exercise 6a asks for the slip itself; what can go wrong is repairing it or leaving a factor out.
 SCALED_TANH_PRIME_AS_WRITTEN_SLIPS = (
     Slip("repaired", "you wrote the corrected derivative; this exercise asks for the classmate's formula "
@@ -543,9 +545,10 @@ EXERCISES = (
     Exercise("tanh_prime_from_output", check_tanh_prime_from_output, reference_tanh_prime_from_output,
              TANH_PRIME_FROM_OUTPUT_SLIPS),
     Exercise("straddles_kink", check_straddles_kink, reference_straddles_kink, STRADDLES_KINK_SLIPS),
-    Exercise("scaled_tanh_prime_as_written", check_scaled_tanh_prime_as_written,
-             functools.partial(reference_scaled_tanh_prime_from_output, slip="as_printed"),
-             SCALED_TANH_PRIME_AS_WRITTEN_SLIPS),
+    # An as-written exercise's slips show only against the printed formula, which the graded cell passes.
+    Exercise("scaled_tanh_prime_as_written",
+             functools.partial(check_scaled_tanh_prime_as_written, as_printed=_as_printed),
+             _as_printed, SCALED_TANH_PRIME_AS_WRITTEN_SLIPS),
     Exercise("scaled_tanh_prime_from_output", check_scaled_tanh_prime_from_output,
              reference_scaled_tanh_prime_from_output, SCALED_TANH_PRIME_FROM_OUTPUT_SLIPS),
 )
