@@ -572,9 +572,9 @@ CLASSIFIER_LOSS_AND_GRADS_SLIPS = (
 )
 
 CLASSIFIER_STAGES = (
-    Stage(("db2",), "at the output: check Delta_2 = (softmax(logits) - T) / N"),
-    Stage(("db1",), "between the output layer and the hidden layer: check Delta_1 = (Delta_2 W_2) * (1 - H^2)"),
-    Stage(("dW2", "dW1"), "in the weight gradients themselves: check Delta_2^T H + lam W2 and Delta_1^T X + lam W1"),
+    Stage(("dW2", "db2"), "at the output: check Delta_2 = (softmax(logits) - T) / N (and lam W2 in dW2)"),
+    Stage(("dW1", "db1"), "between the output layer and the hidden layer: check Delta_1 = (Delta_2 W_2) * "
+                          "(1 - H^2) (and lam W1 in dW1)"),
 )
 
 _CLASSIFIER_NAMES = ("W1", "b1", "W2", "b2")
