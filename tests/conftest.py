@@ -7,16 +7,26 @@
   scripts and an empty course/) in which nbgrader may run without touching the real gradebook.
 - notebook_text(cell): a cell's source as one string; nbgrader_meta(cell): its nbgrader metadata.
 - one_blas_thread (autouse): BLAS runs on one thread in every test.
+- build_once(name, build): a heavy session resource (the nbgrader pipeline) built once per test
+  run, whichever pytest-xdist worker asks first, under a file lock; the others reuse the result.
+  Its folder lives in the run's temporary folder, which the controlling process removes at the
+  end of the run, also when the run is interrupted (set BACKPROP_KEEP_PIPELINE=1 to keep it).
+- notebook_runner.py (beside this file): the one way tests run notebook cells.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import pickle
 import runpy
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -26,6 +36,77 @@ COURSE = REPO / "course"
 AUTOGRADER = REPO / "autograder"
 PIPELINE_CASES = Path(__file__).resolve().parent / "pipeline_cases"
 PYTHON = sys.executable
+RUN_DIR_ENV = "BACKPROP_TEST_RUN_DIR"
+KEEP_ENV = "BACKPROP_KEEP_PIPELINE"
+
+
+# --------------------------------------------------------------------------- one temporary folder per run
+def pytest_configure(config):
+    """The controlling process (not an xdist worker) makes the run's temporary folder; the workers
+    it starts afterwards inherit its path through the environment."""
+    if hasattr(config, "workerinput") or os.environ.get(RUN_DIR_ENV):
+        return
+    path = Path(tempfile.mkdtemp(prefix="backprop-tests-"))
+    os.environ[RUN_DIR_ENV] = str(path)
+    config._backprop_run_dir = path
+    atexit.register(_remove_run_dir, path)  # also after an interrupt that skips pytest_unconfigure
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "_backprop_run_dir", None)
+    if path is not None:
+        _remove_run_dir(path)
+        os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _remove_run_dir(path: Path) -> None:
+    if not Path(path).exists():
+        return
+    if os.environ.get(KEEP_ENV):
+        print(f"\ntest folders kept: {path}")
+        return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_dir() -> Path:
+    """The temporary folder shared by every process of this test run."""
+    path = os.environ.get(RUN_DIR_ENV)
+    if not path:  # conftest imported outside pytest (a helper script): a folder of its own
+        path = tempfile.mkdtemp(prefix="backprop-tests-")
+        os.environ[RUN_DIR_ENV] = path
+        atexit.register(_remove_run_dir, Path(path))
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def run_lock(name: str):
+    """An exclusive lock on `name`, shared by the xdist workers of this run (POSIX flock)."""
+    import fcntl
+
+    with open(run_dir() / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_once(name: str, build: Callable[[Path], object]):
+    """build(folder) once per test run; every later caller, in any worker, gets the pickled result.
+
+    The lock makes a second worker wait for the first instead of building in parallel (two nbgrader
+    pipelines at once double the slowest part of the suite on two cores).
+    """
+    folder = run_dir() / name
+    done = folder / "result.pickle"
+    with run_lock(name):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder.mkdir(exist_ok=True)
+        result = build(folder)
+        done.write_bytes(pickle.dumps(result))
+        return result
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,18 +7,13 @@ fast and with a readable traceback. The two top-to-bottom runs in a real kernel 
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import json
 import runpy
-import types
 from pathlib import Path
 
-import matplotlib
 import pytest
 from conftest import nbgrader_meta as _meta
-
-matplotlib.use("Agg")
+from notebook_runner import execute, kernel_problems, run_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "solutions" / "06_rnn_bptt" / "06_rnn_bptt.ipynb"
@@ -49,29 +44,11 @@ def _python(src: str) -> str:
 
 
 def _graded_run(cells, replace=None):
-    """Run the setup cell, every solution cell and every check/test cell in one fresh namespace.
-
-    replace: (grade_id, old, new) applied to one cell first. Returns {test grade_id: (error or None, stdout)}.
-    """
-    namespace = types.ModuleType("__nb06__").__dict__
-    results = {}
-    setup = next(c for c in cells if c["cell_type"] == "code")
-    for cell in [setup] + [c for c in cells if c["cell_type"] == "code" and _gid(c)]:
-        src = _python(cell["source"])
-        if replace and _gid(cell) == replace[0]:
-            assert src.count(replace[1]) == 1, f"{replace[1]!r} must occur once in {replace[0]}"
-            src = src.replace(replace[1], replace[2])
-        out, err = io.StringIO(), io.StringIO()
-        error = None
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                exec(compile(src, f"<cell {_gid(cell) or 'setup'}>", "exec"), namespace)
-            except BaseException as exc:  # noqa: BLE001 - a failing cell is a result here
-                error = exc
-        if _meta(cell).get("grade"):
-            results[_gid(cell)] = (error, out.getvalue() + (f"\n{type(error).__name__}: {error}" if error else ""),
-                                   err.getvalue())
-    return results
+    """Run the setup cell, every solution cell and every check/test cell in one fresh namespace
+    (tests/notebook_runner.py). replace: (grade_id, old, new) applied to one cell first.
+    Returns {test grade_id: (error or None, stdout + error, stderr)}."""
+    run = run_in_process({"cells": cells}, replace=replace, keep="exercises")
+    return {gid: (c.error, c.message, c.stderr) for gid, c in run.graded.items()}
 
 
 # ----------------------------------------------------------------------------------------- structure
@@ -179,22 +156,11 @@ def test_explorer_runs_without_any_student_code():
 # ----------------------------------------------------------------------------------------- real kernel
 
 def _execute(path):
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(str(path), as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(REPO)}}).execute()
-    return nb
+    return execute(path, cwd=REPO, allow_errors=True)
 
 
 def _problems(nb):
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                yield _gid(cell), f"{out.ename}: {out.evalue[:200]}"
-            if out.output_type == "stream" and out.name == "stderr":
-                yield _gid(cell), "stderr: " + out.text[:200]
+    return kernel_problems(nb)
 
 
 @pytest.mark.slow

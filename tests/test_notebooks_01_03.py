@@ -13,14 +13,12 @@ cells); the demos (plots, training on the digits, widgets) run in the pipeline t
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
-import warnings
 from pathlib import Path
 
 import pytest
 from conftest import notebook_text as _source, nbgrader_meta as _meta, read_notebook as _load
+from notebook_runner import run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("01_mlp", "02_batched_mlp", "03_softmax")
@@ -42,40 +40,10 @@ def _graded(nb) -> dict:
 
 
 def _run(nb, replace=None) -> dict:
-    """Run setup, provided, solution, check and graded cells in one namespace.
-
-    Returns grade_id -> (ok, message, stderr) for every cell with a grade_id.
-    replace = (grade_id, old, new) edits one cell first.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    ns: dict = {"__name__": "__main__"}
-    results = {}
-    first_code = True
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        meta = _meta(cell)
-        gid = meta.get("grade_id")
-        if not gid and not first_code:
-            continue                        # demos: plots, training, widgets
-        first_code = False
-        src = _source(cell)
-        if replace and gid == replace[0]:
-            assert src.count(replace[1]) == 1, f"{replace[1]!r} must occur once in {gid}"
-            src = src.replace(replace[1], replace[2])
-        src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith("%"))
-        out, err = io.StringIO(), io.StringIO()
-        ok, message = True, ""
-        with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            warnings.simplefilter("ignore")
-            try:
-                exec(compile(src, f"<{gid or 'setup'}>", "exec"), ns)
-            except Exception as exc:  # noqa: BLE001 - a failing cell is a result here
-                ok, message = False, f"{type(exc).__name__}: {exc}"
-        if gid:
-            results[gid] = (ok, out.getvalue() + "\n" + message, err.getvalue())
-    return results
+    """grade_id -> (ok, stdout + error, stderr) of the setup, solution, check and graded cells
+    (the shared runner, tests/notebook_runner.py). replace = (grade_id, old, new) edits one cell first."""
+    run = run_in_process(nb, replace=replace, keep="exercises")
+    return {gid: (c.ok, c.message, c.stderr) for gid, c in run.by_id.items()}
 
 
 @pytest.mark.parametrize("name", NAMES)

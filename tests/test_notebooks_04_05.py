@@ -11,15 +11,13 @@ itself is tests/test_pipeline.py).
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import notebook_text as _source, nbgrader_meta as _meta, read_notebook as _load
+from notebook_runner import run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {
@@ -40,43 +38,12 @@ def _cases(name):
 
 
 def _run(nb, replace=None, skip=SLOW_CELLS) -> dict:
-    """Execute the code cells in one namespace; return grade_id -> (ok, message, stderr) of graded cells.
-
+    """Execute the code cells in one namespace (tests/notebook_runner.py); return
+    {"graded": grade_id -> (ok, stdout + error, stderr), "broken": failing non-graded cells}.
     replace = (grade_id, old, new) edits one cell first. Non-graded cells must not fail.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ns = {"__name__": "__main__"}
-    results, broken = {}, []
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        meta = _meta(cell)
-        src = _source(cell)
-        if replace and meta.get("grade_id") == replace[0]:
-            assert src.count(replace[1]) == 1, f"{replace[1]!r} must occur once in {replace[0]}"
-            src = src.replace(replace[1], replace[2])
-        if any(s in src for s in skip):
-            continue
-        src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith("%"))
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(compile(src, meta.get("grade_id", "cell"), "exec"), ns)
-            ok, message = True, ""
-        except Exception as exc:  # noqa: BLE001 - a failing cell is data here
-            ok, message = False, f"{type(exc).__name__}: {exc}"
-        finally:
-            plt.close("all")
-        if meta.get("grade"):
-            results[meta["grade_id"]] = (ok, message, err.getvalue())
-        elif not ok:
-            broken.append((meta.get("grade_id") or src.splitlines()[0], message))
-    return {"graded": results, "broken": broken}
+    run = run_in_process(nb, replace=replace, skip=skip)
+    return {"graded": {gid: (c.ok, c.message, c.stderr) for gid, c in run.graded.items()}, "broken": run.broken}
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
@@ -94,7 +61,11 @@ def test_structure(name):
         visible = src.split("### BEGIN HIDDEN TESTS")[0]
         assert "check" in visible or "expect_wrong" in visible or "_refute" in visible
         assert _meta(cell)["points"] > 0 and _meta(cell)["locked"]
-    assert any("expect_wrong" in _source(c) for c in graded), "a find-the-slip exercise"
+    assert any("as_printed=" in _source(c) for c in graded), "a find-the-slip exercise, checked against the printed formula"
+    order = [_meta(c).get("grade_id") for c in nb["cells"]]
+    for cell in solutions:   # every exercise: solution, then its visible check, then the graded test
+        gid = _meta(cell)["grade_id"]
+        assert order.index(gid) + 1 == order.index(f"check_{gid}") == order.index(f"test_{gid}") - 1, gid
     for cell in nb["cells"]:
         assert not cell.get("outputs"), "committed notebooks have no outputs"
         assert "execution_count" not in cell or cell["execution_count"] is None

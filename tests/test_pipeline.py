@@ -21,14 +21,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import (AUTOGRADER, PYTHON, load_pipeline_cases, make_course_copy, notebook_text, read_notebook,
-                      run_script, solution_notebooks)
+from conftest import (AUTOGRADER, PYTHON, build_once, load_pipeline_cases, make_course_copy, notebook_text,
+                      read_notebook, run_script, solution_notebooks)
 
 sys.path.insert(0, str(AUTOGRADER))
 from markers import HIDDEN, blocks, public_text  # noqa: E402  (the one parser of nbgrader's markers)
@@ -110,19 +109,14 @@ def html_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 
-@pytest.fixture(scope="session")  # session: xdist may interleave other modules between its tests
+@pytest.fixture(scope="session")
 def pipeline():
+    """The graded class, built once per test run: every test here is in xdist group "nbgrader" (one
+    worker), and `build_once` locks across workers anyway. The folder is the run's temporary folder
+    (not pytest's tmp_path, which other pytest runs on the machine rotate away), removed at the end."""
     if not NOTEBOOKS:
         pytest.skip("no notebooks in solutions/")
-    # Not pytest's tmp_path: other pytest runs on the machine rotate those folders away.
-    work = Path(tempfile.mkdtemp(prefix="backprop-pipeline-"))
-    try:
-        yield run_pipeline(make_course_copy(work / "course"))
-    finally:
-        if os.environ.get("BACKPROP_KEEP_PIPELINE"):
-            print(f"pipeline folder kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return build_once("pipeline", lambda folder: run_pipeline(make_course_copy(folder / "course")))
 
 
 def run_pipeline(root: Path) -> dict:

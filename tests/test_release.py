@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import COURSE, REPO, notebook_text, read_notebook, run_script, solution_notebooks
+from notebook_runner import execute, kernel_problems
 
 NOTEBOOKS = solution_notebooks()
 ASSIGNMENTS = sorted({a for a, _ in NOTEBOOKS})
@@ -103,22 +104,11 @@ def test_course_is_exactly_the_release_of_solutions(tmp_path):
 @pytest.mark.parametrize("assignment,path", NOTEBOOKS, ids=[a for a, _ in NOTEBOOKS])
 def test_solution_notebook_runs_top_to_bottom(assignment, path, tmp_path):
     """Runs in a kernel of this Python (the venv); no error, no stderr in a graded cell."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))  # which Python ran it
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    nb = execute(path, append=["import sys; print(sys.prefix)"])  # the last cell: which Python ran it
     seconds = time.perf_counter() - start
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        for out in cell.get("outputs", []):
-            assert out.get("output_type") != "error", f"{meta.get('grade_id')}: {out.get('evalue')}"
-            if meta.get("grade"):
-                assert not (out.get("output_type") == "stream" and out.get("name") == "stderr"), (
-                    f"graded cell {meta['grade_id']} writes to stderr (nbgrader would score it zero): {out.get('text')}")
+    problems = list(kernel_problems(nb, graded_only_stderr=True))
+    assert not problems, f"errors, or stderr in a graded cell (nbgrader would score it zero): {problems}"
     prefix = nb.cells[-1].outputs[0]["text"].strip()
     assert prefix == sys.prefix, f"the notebook ran in {prefix}, not in this environment ({sys.prefix})"
     print(f"{assignment}: {seconds:.1f}s")
