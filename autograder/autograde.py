@@ -13,15 +13,25 @@ the student id is the folder name; students are added to the gradebook automatic
 2. Each (student, assignment) is graded by nbgrader autograde, `--jobs` at a time: the locked
    cells are restored from the gradebook, the notebook runs in a fresh kernel (cell timeout in
    nbgrader_config.py), and every graded test cell scores its points or zero.
-3. A table of scores is printed; the exit status is non-zero only if nbgrader itself failed.
+   While it runs, a progress bar on stdout shows submissions done / total, the time elapsed and
+   the time left; nothing else is printed per submission: whatever the kernels write to stderr,
+   and the warnings of nbgrader and the sandbox (a kernel restarted, a cell timed out), are kept
+   and listed as NOTE lines after the table.
+3. A table of scores is printed, then the notes, the problems (PROBLEM lines: submissions not
+   graded and why) and a one-line summary; the exit status is non-zero only if nbgrader itself
+   failed.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,18 +59,98 @@ def register(root: Path, names, students=()) -> list[str]:
     return problems
 
 
-def _grade_one(args) -> tuple[str, str, bool, str, float]:
+# The kernel's own start-up log: without CurveZMQ keys every ipykernel warns at start that it runs
+# over TCP without encryption (ipykernel.kernelapp.init_sockets). Grading kernels talk to the grader
+# only, on this machine; their log stays quiet below ERROR. Student output is not a log: unaffected.
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+ROUTINE = ("Removing existing assignment",)   # nbgrader log lines that are not worth a note
+
+
+@dataclass
+class Graded:
+    """The outcome of grading one submission."""
+
+    student: str
+    assignment: str
+    ok: bool
+    error: str            # nbgrader's failure, summarised ("" on success)
+    seconds: float
+    notes: list           # warnings of nbgrader and the sandbox, and whatever the kernels wrote to stderr
+
+    def __iter__(self):   # unpacks like the (student, assignment, ok, error, seconds) tuples of before
+        return iter((self.student, self.assignment, self.ok, self.error, self.seconds))
+
+
+@contextmanager
+def stderr_into(path: Path):
+    """Point file descriptor 2 (inherited by the kernels) at `path` for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def notes_of(log: str, stderr: str, limit: int = 6) -> list[str]:
+    """The lines of a grading log and of the kernels' stderr that an instructor should read."""
+    lines = [l.strip() for l in (log or "").splitlines()
+             if l.startswith(("[WARNING]", "[ERROR]")) and not any(r in l for r in ROUTINE)]
+    lines += [f"stderr: {l.rstrip()}" for l in stderr.splitlines() if l.strip()]
+    unique = list(dict.fromkeys(lines))
+    return unique[:limit] + ([f"... {len(unique) - limit} more lines"] if len(unique) > limit else [])
+
+
+def _grade_one(args) -> Graded:
     root, student, assignment = args
     quiet_logs()
     cfg = load_config(root)
+    cfg.GuardedExecute.extra_arguments = KERNEL_ARGS
     start = time.perf_counter()
-    for attempt in range(3):
-        result = run_converter("autograde", cfg, assignment, student)
-        text = (result.get("error") or "") + (result.get("log") or "")
-        if result.get("success") or "database is locked" not in text:
-            break
-        time.sleep(1 + attempt)
-    return student, assignment, bool(result.get("success")), short_error(result), time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="autograde-") as tmp:
+        err = Path(tmp) / "stderr.txt"
+        with stderr_into(err):
+            for attempt in range(3):
+                result = run_converter("autograde", cfg, assignment, student)
+                text = (result.get("error") or "") + (result.get("log") or "")
+                if result.get("success") or "database is locked" not in text:
+                    break
+                time.sleep(1 + attempt)
+        stderr = err.read_text(errors="replace")
+    ok = bool(result.get("success"))
+    return Graded(student, assignment, ok, "" if ok else short_error(result), time.perf_counter() - start,
+                  notes_of(result.get("log") or "", stderr) if ok else [])
+
+
+def grade_all(tasks, jobs: int, progress: bool = True) -> list[Graded]:
+    """Grade (root, student, assignment) tasks, `jobs` at a time; a progress bar on stdout (done/total,
+    elapsed, time left). Results in the order of `tasks`."""
+    from tqdm import tqdm
+
+    results = []
+    bar = tqdm(total=len(tasks), file=sys.stdout, unit="submission", desc="autograde", smoothing=0,
+               dynamic_ncols=True, disable=not progress)
+    with bar:
+        if jobs <= 1 or len(tasks) == 1:
+            done = (_grade_one(t) for t in tasks)
+        else:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+            done = (f.result() for f in as_completed([pool.submit(_grade_one, t) for t in tasks]))
+        try:
+            for graded in done:
+                results.append(graded)
+                bar.set_postfix_str(f"{graded.student}/{graded.assignment}", refresh=False)
+                bar.update()
+        finally:
+            if jobs > 1 and len(tasks) > 1:
+                pool.shutdown(cancel_futures=True)
+    order = {(t[1], t[2]): i for i, t in enumerate(tasks)}
+    return sorted(results, key=lambda g: order[(g.student, g.assignment)])
 
 
 def unreadable(root: Path, pairs) -> dict:
@@ -94,8 +184,9 @@ def scores(root: Path, pairs) -> dict:
 
 def autograde(root: Path = REPO, jobs: int = 2, assignment: str | None = None, student: str | None = None,
               verbose: bool = True) -> tuple[list, list]:
-    """Grade the matching submissions. Returns (results, problems): results are tuples
-    (student, assignment, success, error summary, seconds)."""
+    """Grade the matching submissions. Returns (results, problems): results are Graded records
+    (which unpack as (student, assignment, success, error summary, seconds)). With `verbose`, a
+    progress bar while grading, then the score table and the notes, on stdout."""
     root = Path(root)
     known = set(assignments(root))
     pairs = submissions(root, assignment, student)
@@ -107,23 +198,26 @@ def autograde(root: Path = REPO, jobs: int = 2, assignment: str | None = None, s
     broken = unreadable(root, pairs)   # renamed, missing or damaged notebooks: reported, not graded
     problems += [f"{s}/{a}: NOT GRADED: {reason}" for (s, a), reasons in broken.items() for reason in reasons]
     tasks = [(str(root), s, a) for s, a in pairs if (s, a) not in broken]
-    if jobs <= 1 or len(tasks) == 1:
-        results = [_grade_one(t) for t in tasks]
-    else:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            results = list(pool.map(_grade_one, tasks))
+    results = grade_all(tasks, jobs, progress=verbose)
     problems += [f"{s}/{a}: nbgrader autograde failed:\n{err}" for s, a, ok, err, _ in results if not ok]
     if verbose:
-        table = scores(root, pairs)
-        print(f"{'student':<20} {'assignment':<24} {'score':>12}  time")
-        for s, a, ok, _, secs in results:
-            got, total = table[(s, a)]
-            shown = "FAILED" if not ok or got is None else f"{got:g} / {total:g}"
-            print(f"{s:<20} {a:<24} {shown:>12}  {secs:.1f}s")
-        for s, a in broken:
-            print(f"{s:<20} {a:<24} {'NOT GRADED':>12}  (see PROBLEM below)")
+        print_report(root, pairs, results, broken)
     return results, problems
+
+
+def print_report(root: Path, pairs, results, broken) -> None:
+    """The score table, then every note (kernel restarts, time-outs, anything a kernel wrote to stderr)."""
+    table = scores(root, pairs)
+    print(f"{'student':<20} {'assignment':<24} {'score':>12}  time")
+    for s, a, ok, _, secs in results:
+        got, total = table[(s, a)]
+        shown = "FAILED" if not ok or got is None else f"{got:g} / {total:g}"
+        print(f"{s:<20} {a:<24} {shown:>12}  {secs:.1f}s")
+    for s, a in broken:
+        print(f"{s:<20} {a:<24} {'NOT GRADED':>12}  (see PROBLEM below)")
+    for g in results:
+        for note in g.notes:
+            print(f"NOTE: {g.student}/{g.assignment}: {note}")
 
 
 def main(argv=None) -> int:
@@ -134,10 +228,16 @@ def main(argv=None) -> int:
     parser.add_argument("--root", default=str(REPO), help="course root (the repository)")
     args = parser.parse_args(argv)
     quiet_logs()
+    start = time.perf_counter()
     results, problems = autograde(Path(args.root), args.jobs, args.assignment, args.student)
     for p in problems:
         print("PROBLEM:", p)
-    return 1 if any(not ok for _, _, ok, _, _ in results) or not results else 0
+    failed = sum(not g.ok for g in results)
+    noted = sum(bool(g.notes) for g in results)
+    print(f"{len(results) - failed} submissions graded, {failed} failed, "
+          f"{sum(p.count('NOT GRADED') for p in problems)} not graded, {noted} with notes, "
+          f"{len(problems)} problems, in {time.perf_counter() - start:.0f} s")
+    return 1 if failed or not results else 0
 
 
 if __name__ == "__main__":
