@@ -649,7 +649,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
         student_loss, result = result
         with _quiet():
             true_loss = float(loss(**{g: arrays[g].copy() for g in wrt}))
-        arr, problem = _inspect_array(student_loss, "the loss", ())
+        arr, problem = _inspect_array(student_loss, "the loss", (), what="value")
         if problem:
             raise BadReturn(f"{fname}: {problem[1]}", {"loss": problem[0]})
         if not np.isclose(float(arr), true_loss, rtol=1e-7, atol=1e-12):
