@@ -375,6 +375,22 @@ def test_returns_loss_is_compared():
                                  returns_loss=True)
 
 
+@pytest.mark.parametrize("form", [float, np.float64, np.array, lambda v: np.array([v])[0], np.longdouble],
+                         ids=["float", "np.float64", "0-d array", "numpy scalar from an array", "longdouble"])
+def test_a_returned_loss_may_be_any_real_scalar(form):
+    inputs = {"yhat": np.array([[0.2, 0.8]]), "y": np.array([[1.0, 0.0]])}
+
+    def loss(yhat, y):
+        return -np.sum(y * np.log(yhat))
+
+    check_function_gradients(lambda yhat, y: (form(loss(yhat, y)), -y / yhat), loss, inputs, "yhat",
+                             returns_loss=True)
+    with pytest.raises(BadReturn) as info:
+        check_function_gradients(lambda yhat, y: (np.float32(loss(yhat, y)), -y / yhat), loss, inputs, "yhat",
+                                 returns_loss=True)
+    assert "the loss" in str(info.value) and "gradient" not in str(info.value)
+
+
 def test_random_inputs():
     a = random_inputs({"x": (100,)}, seed=1, avoid_kinks=True)["x"]
     b = random_inputs({"x": (100,)}, seed=1, avoid_kinks=True)["x"]
