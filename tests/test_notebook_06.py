@@ -22,7 +22,7 @@ CASES = runpy.run_path(str(REPO / "tests" / "pipeline_cases" / "06_rnn_bptt.py")
 
 GRADED = {  # grade_id of the test cell -> points
     "test_rnn_step_backward": 2, "test_delta_recursion_scalar": 1, "test_delta_recursion": 1,
-    "test_seed_bptt": 2, "test_rnn_backward": 3, "test_clip_by_global_norm": 1, "test_sequence_loss_and_grads": 2,
+    "test_liao_bptt": 2, "test_rnn_backward": 3, "test_clip_by_global_norm": 1, "test_sequence_loss_and_grads": 2,
 }
 
 
@@ -81,8 +81,8 @@ def test_no_outputs_committed_and_kernel_metadata():
 def test_graded_cells_never_end_in_a_value():
     """nbgrader reads a final expression's value as partial credit: the last statement must be a call
     that returns None (a check, print) or not an expression at all."""
-    allowed = ("print", "check_layer_backward", "check_function_gradients", "check_value", "expect_wrong",
-               "_check_clip", "_check_sequence_loss")
+    allowed = ("print", "check_rnn_step_backward", "check_liao_bptt", "check_rnn_backward", "check_clip_by_global_norm",
+               "check_sequence_loss_and_grads")
     for cell in _cells(SOURCE):
         if not _meta(cell).get("grade"):
             continue
@@ -95,11 +95,11 @@ def test_graded_cells_never_end_in_a_value():
 
 def test_required_topics_present():
     text = "\n".join(c["source"] for c in _cells(SOURCE))
-    for needle in ("seed 004", "base case", "dL/db", "truncat", "spectral radius", "clip", "rnn_gradient_explorer",
+    for needle in ("Liao (2018)", "base case", "dL/db", "truncat", "spectral radius", "clip", "rnn_gradient_explorer",
                    "TRAIN_LONGER", "rnn_generate", "assert_step", "M \\times N"):
         assert needle.lower() in text.lower(), needle
     explorer = next(c for c in _cells(SOURCE) if "rnn_gradient_explorer(" in c["source"] and c["cell_type"] == "code")
-    student_functions = ("rnn_step_backward", "seed_bptt", "rnn_backward(", "clip_by_global_norm",
+    student_functions = ("rnn_step_backward", "liao_bptt", "rnn_backward(", "clip_by_global_norm",
                          "sequence_loss_and_grads", "delta_recursion")
     assert not any(f in explorer["source"] for f in student_functions), "the explorer must depend only on backprop"
 
