@@ -39,11 +39,14 @@ def _cases(name):
 
 def _run(nb, replace=None, skip=SLOW_CELLS) -> dict:
     """Execute the code cells in one namespace (tests/notebook_runner.py); return
-    {"graded": grade_id -> (ok, stdout + error, stderr), "broken": failing non-graded cells}.
-    replace = (grade_id, old, new) edits one cell first. Non-graded cells must not fail.
+    {"graded": grade_id -> (ok, stdout + error, stderr), "checks": the same for the visible check cells,
+    "broken": failing cells that are neither}.
+    replace = (grade_id, old, new) edits one cell first. Other cells must not fail.
     """
     run = run_in_process(nb, replace=replace, skip=skip)
-    return {"graded": {gid: (c.ok, c.message, c.stderr) for gid, c in run.graded.items()}, "broken": run.broken}
+    checks = {gid: (c.ok, c.message, c.stderr) for gid, c in run.by_id.items() if gid.startswith("check_")}
+    return {"graded": {gid: (c.ok, c.message, c.stderr) for gid, c in run.graded.items()}, "checks": checks,
+            "broken": [(cell, error) for cell, error in run.broken if cell not in checks]}
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
@@ -87,7 +90,8 @@ def test_student_version_has_no_solutions(name):
 def test_solution_passes_every_graded_cell(name):
     result = _run(_load(NOTEBOOKS[name]))
     assert not result["broken"], result["broken"]
-    for gid, (ok, message, err) in result["graded"].items():
+    assert result["checks"], "every exercise has a visible check cell"
+    for gid, (ok, message, err) in {**result["graded"], **result["checks"]}.items():
         assert ok, f"{gid}: {message}"
         assert err == "", f"{gid} wrote to stderr: {err[:200]}"
 
@@ -103,17 +107,18 @@ def test_wrong_submission_fails_exactly_its_exercise(name, index, case):
     assert not result["broken"], result["broken"]
     failed = {gid for gid, (ok, _, _) in result["graded"].items() if not ok}
     assert failed == set(failing), {gid: m[:300] for gid, (ok, m, _) in result["graded"].items() if not ok}
-    for gid in failing:
-        message = result["graded"][gid][1]
-        for word in words:
-            assert word.lower() in message.lower(), f"{gid}: {word!r} not in {message[:400]}"
+    for gid in failing:   # the graded test and the visible check before it say the same words
+        check = "check_" + gid[len("test_"):]
+        for where, message in ((gid, result["graded"][gid][1]), (check, result["checks"][check][1])):
+            for word in words:
+                assert word.lower() in message.lower(), f"{where}: {word!r} not in {message[:400]}"
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
 def test_blank_student_version_fails_only_in_graded_cells(name):
     result = _run(_load(ROOT / "course" / name / f"{name}.ipynb"))
     assert not result["broken"], result["broken"]
-    for gid, (ok, message, err) in result["graded"].items():
+    for gid, (ok, message, err) in {**result["graded"], **result["checks"]}.items():
         assert not ok and "not implemented yet" in message, f"{gid}: {message[:200]}"
         assert err == ""
 
