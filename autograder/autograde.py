@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from course_tools import (REPO, assignments, load_config, quiet_logs, run_converter,  # noqa: E402
-                          short_error, submissions)
+                          short_error, skip_unused_imports, submissions)
 
 
 def register(root: Path, names, students=()) -> list[str]:
@@ -227,6 +227,7 @@ def main(argv=None) -> int:
     parser.add_argument("--student", default=None)
     parser.add_argument("--root", default=str(REPO), help="course root (the repository)")
     args = parser.parse_args(argv)
+    skip_unused_imports()
     quiet_logs()
     start = time.perf_counter()
     results, problems = autograde(Path(args.root), args.jobs, args.assignment, args.student)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from course_tools import REPO, load_config, quiet_logs, run_converter, short_error  # noqa: E402
+from course_tools import REPO, load_config, quiet_logs, run_converter, short_error, skip_unused_imports  # noqa: E402
 
 
 def graded(root: Path, assignment: str | None = None, student: str | None = None) -> list[tuple[str, str]]:
@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--student", default=None)
     parser.add_argument("--root", default=str(REPO), help="course root (the repository)")
     args = parser.parse_args(argv)
+    skip_unused_imports()
     quiet_logs()
     problems = feedback(Path(args.root), args.assignment, args.student)
     for p in problems:

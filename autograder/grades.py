@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from course_tools import REPO, load_config, quiet_logs  # noqa: E402
+from course_tools import REPO, load_config, quiet_logs, skip_unused_imports  # noqa: E402
 
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Root Account", "Section")
 ASSIGNMENT_HEADER = re.compile(r"^(?P<title>.*?)\s*\((?P<id>\d+)\)\s*$")
@@ -348,6 +348,7 @@ def main(argv=None) -> int:
                         help="match an assignment to a Canvas column by its header, title or id (repeatable)")
     parser.add_argument("--root", default=str(REPO), help="course root (the repository)")
     args = parser.parse_args(argv)
+    skip_unused_imports()
     quiet_logs()
     try:
         problems = grades(Path(args.root), args.canvas, parse_columns(args.column))
