@@ -64,6 +64,13 @@ _SHAPE_HINT = ("\nA matrix product does not fit. The error signal goes back thro
                "square. dE/dW^l = delta^l (a^{l-1})^T is an outer product (np.outer).")
 
 
+def _named_like(fn, wrapper):
+    """The wrapper that adapts a student's function to a check, under the student function's name (so that
+    "not implemented yet" does not say it was raised in a function the wrapper calls)."""
+    wrapper.__name__ = getattr(fn, "__name__", wrapper.__name__)
+    return wrapper
+
+
 def _with_shape_hint(check, *args, **kwargs):
     """Run a check; when the student's code crashed on mismatched shapes, add what usually causes it."""
     __tracebackhide__ = True
@@ -116,7 +123,7 @@ OUTPUT_DELTA_SLIPS = (
 
 def _check_output_delta_case(output_delta, activation, convention, n, seed):
     def wrap(fn):
-        return lambda z, t: fn(get_activation(activation).f(z), t, z, activation, convention)
+        return _named_like(fn, lambda z, t: fn(get_activation(activation).f(z), t, z, activation, convention))
 
     check_function_gradients(
         wrap(output_delta), lambda z, t: sample_loss(get_activation(activation).f(z), t, convention),
@@ -173,7 +180,7 @@ def _check_delta_step_case(delta_step, activation, n_next, n, seed):
     act = get_activation(activation)
 
     def wrap(fn):
-        return lambda delta_next, cache: fn(delta_next, cache[1], cache[0], activation)
+        return _named_like(fn, lambda delta_next, cache: fn(delta_next, cache[1], cache[0], activation))
 
     _with_shape_hint(
         check_layer_backward, wrap(delta_step), lambda z, W_next: (W_next @ act.f(z), (z, W_next)),
@@ -220,7 +227,7 @@ LAYER_GRADIENTS_SLIPS = (
 
 def _check_layer_gradients_case(layer_gradients, n, n_prev, seed):
     def wrap(fn):
-        return lambda delta, a_prev: fn(delta, a_prev)
+        return _named_like(fn, lambda delta, a_prev: fn(delta, a_prev))
 
     _with_shape_hint(
         check_layer_backward, wrap(layer_gradients), lambda W, b, a_prev: (W @ a_prev + b, a_prev),
@@ -313,7 +320,7 @@ def _check_backward_case(backward_sample, sizes, activations, convention, seed):
         def grads(**kw):
             params = {k: kw[k] for k in names}
             return fn(params, forward_sample(params, kw["x"], activations)[1], kw["t"], convention)
-        return grads
+        return _named_like(fn, grads)
 
     def loss(**kw):
         return sample_loss(forward_sample({k: kw[k] for k in names}, kw["x"], activations)[0], kw["t"], convention)
@@ -380,7 +387,8 @@ def _check_summary_case(fn, as_printed, H, seed):
                 raise
             print(f"Recognised mistake: {slip.words}")
             raise type(err)(f"Recognised mistake: {slip.words}\n{err}", err.kinds) from None
-    expect_wrong(check_layer_backward, lambda S, cache: (fn(cache[0], cache[1], S, "sigmoid"), S.copy()),
+    expect_wrong(check_layer_backward,
+                 _named_like(fn, lambda S, cache: (fn(cache[0], cache[1], S, "sigmoid"), S.copy())),
                  forward, inputs, ("W", "b"), seed=seed, kind="shape", name="summary_as_written")
 
 
@@ -421,7 +429,7 @@ INPUT_MAJOR_LAYER_GRADIENTS_SLIPS = (
 
 def _check_input_major_case(fn, H, L, seed):
     def wrap(f):
-        return lambda S, a_hat: f(a_hat, S)
+        return _named_like(f, lambda S, a_hat: f(a_hat, S))
 
     _with_shape_hint(
         check_layer_backward, wrap(fn), lambda W, b, a_hat: (W.T @ a_hat + b, a_hat),
