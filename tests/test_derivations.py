@@ -51,10 +51,10 @@ EQUIVALENT = [
     ("softmax.dyk_dxk", ["y_k*(1 - y_k)", "y_k - y_k**2"]),
     ("softmax.dyk_dxi", ["-y_k*y_i", "-y_i*y_k", "-(y_k*y_i)"]),
     ("softmax.dE_dxi", ["y_i - t_i", "-t_i + y_i", "-(t_i - y_i)"]),
-    ("errata.seed004_dL_dyhat", ["-y_j/yhat_j", "-y_j*yhat_j**(-1)", "-(y_j/y_hat_j)"]),
-    ("errata.seed004_update", ["w - eta*(dL_dw + lam*w)", "(1 - eta*lam)*w - eta*dL_dw",
+    ("errata.liao2018_dL_dyhat", ["-y_j/yhat_j", "-y_j*yhat_j**(-1)", "-(y_j/y_hat_j)"]),
+    ("errata.liao2018_update", ["w - eta*(dL_dw + lam*w)", "(1 - eta*lam)*w - eta*dL_dw",
                                "w - eta*dL_dw - eta*lamda*w", "w*(1 - η*λ) - η*dL_dw"]),
-    ("errata.seed000_delta_output", ["2*(y - t)*y*(1 - y)", "-2*(t - y)*y*(1 - y)"]),
+    ("errata.jin2016_delta_output", ["2*(y - t)*y*(1 - y)", "-2*(t - y)*y*(1 - y)"]),
     ("rnn.delta_scalar", ["(1 - h_k**2)*Wh*delta_next", "U*delta_next*(1 - h_k^2)",
                           "Wh*delta_next - Wh*delta_next*h_k**2"]),
     ("rnn.dh_scalar", ["Wh*(1 - h_next**2)*dh_next", "dh_next*U*(1 - h_next)*(1 + h_next)"]),
@@ -361,9 +361,9 @@ NOTEBOOK_ANSWERS = [
     ("mlp.sigmoid_prime", "a*(1 - a)"), ("mlp.tanh_prime", "1 - a**2"),
     ("mlp.delta_output", "(y - t)*y*(1 - y)"),
     ("mlp.delta_hidden", "a[i]*(1 - a[i]) * Sum(W[k, i]*delta_next[k], (k, 1, K))"),
-    ("errata.seed000_delta_output", "-2*(t - y)*y*(1 - y)"),
+    ("errata.jin2016_delta_output", "-2*(t - y)*y*(1 - y)"),
     ("softmax.dyk_dxk", "y_k*(1 - y_k)"), ("softmax.dyk_dxi", "-y_k*y_i"), ("softmax.dE_dxi", "y_i - t_i"),
-    ("errata.seed004_update", "w - eta*(dL_dw + lam*w)"),
+    ("errata.liao2018_update", "w - eta*(dL_dw + lam*w)"),
     ("rnn.delta_scalar", "(1 - h_k**2) * Wh * delta_next"),
     ("rnn.delta_index", "(1 - h[i]**2) * Sum(Wh[j, i] * delta_next[j], (j, 1, M))"),
 ]
@@ -378,3 +378,23 @@ def test_answers_used_by_the_notebooks(key, answer):
 def test_messages_the_pipeline_cases_rely_on():
     assert "f'(z_{k+1})" in check_step("rnn.delta_scalar", "(1 - h_next**2) * Wh * delta_next").message
     assert "swapped" in check_step("rnn.delta_index", "(1 - h[i]**2) * Sum(Wh[i, j] * delta_next[j], (j, 1, M))").message
+
+
+def test_earlier_errata_keys_still_work_and_show_the_current_key():
+    from backprop.derivation_steps import STEP_ALIASES
+
+    for old, new in STEP_ALIASES.items():
+        assert new in STEPS and old not in STEPS
+        result = check_step(old, STEPS[new].expected)
+        assert result.ok and result.step == new
+        assert "seed" not in str(result).lower()
+    assert step_symbols("errata.seed004_update") == step_symbols("errata.liao2018_update")
+
+
+def test_step_prompts_and_messages_cite_authors_not_seed_numbers():
+    import re
+
+    for key, step in STEPS.items():
+        texts = [key, step.prompt] + [slip.message for slip in step.slips] + list(step.factor_hints.values())
+        for text in texts:
+            assert not re.search(r"seed\s*0*\d", text, re.I), f"{key}: {text}"

@@ -350,7 +350,7 @@ def test_expect_wrong():
     def loss(yhat, y):
         return -np.sum(y * np.log(yhat))
 
-    as_written = lambda yhat, y: y / yhat  # noqa: E731 - seed 004's slip: the minus sign is missing
+    as_written = lambda yhat, y: y / yhat  # noqa: E731 - Liao (2018)'s slip: the minus sign is missing
     fixed = lambda yhat, y: -y / yhat  # noqa: E731
     expect_wrong(check_function_gradients, as_written, loss, inputs, "yhat", kind="sign")
     expect_wrong(check_function_gradients, as_written, loss, inputs, "yhat")
