@@ -31,6 +31,7 @@ from .rules import DEFAULT_RTOL, agrees
 __all__ = [
     "DEFAULT_STEP", "DEFAULT_RTOL", "relative_error", "numerical_gradient", "numerical_vjp",
     "directional_derivative", "check_gradients", "GradientCheckError", "GradCheckReport", "TensorCheck",
+    "TABLE_HEAD", "format_table", "format_shape",
 ]
 
 EPS = np.finfo(np.float64).eps
@@ -179,11 +180,38 @@ class TensorCheck:
     def ok(self) -> bool:
         return self.diagnosis.kind == "ok"
 
-    def row(self) -> str:
-        what = f"{self.checked} entries" if self.mode == "full" else f"{self.checked} entries + {self.directions} dirs"
-        kink = f", {self.kinks} on a kink skipped" if self.kinks else ""
+    def result(self) -> str:
+        """'ok' or 'WRONG (kind)', with how it was checked when not entry by entry and the kinks skipped."""
         status = "ok" if self.ok else f"WRONG ({self.diagnosis.kind})"
-        return f"{self.name:<10} {str(self.shape):<16} {self.max_rel_error:>10.2e}  {what + kink:<34} {status}"
+        if self.mode != "full":
+            status += f", sampled {self.checked} entries + {self.directions} directions"
+        return status + (f", {self.kinks} on a kink skipped" if self.kinks else "")
+
+    def cells(self, label: Optional[str] = None) -> tuple:
+        """The row of the results table: (label, shape, rel. error, result)."""
+        return (label or self.name, format_shape(self.shape), f"{self.max_rel_error:.1e}", self.result())
+
+    def row(self) -> str:
+        return format_table(TABLE_HEAD, [self.cells()]).splitlines()[-1]
+
+
+TABLE_HEAD = ("gradient", "shape", "rel. error", "result")
+
+
+def format_shape(shape) -> str:
+    """(3,) -> '(3,)', (2, 3) -> '(2, 3)'."""
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def format_table(head, rows) -> str:
+    """The course's results table: a header, a rule, one line per row; the third column (the
+    relative error) right-aligned, the others left-aligned. head and rows: tuples of 4 strings."""
+    widths = [max(len(str(r[i])) for r in list(rows) + [head]) for i in range(4)]
+
+    def line(r):
+        return "  ".join(str(v).rjust(w) if i == 2 else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+
+    return "\n".join([line(head), "-" * len(line(head))] + [line(r) for r in rows])
 
 
 @dataclass
@@ -204,10 +232,7 @@ class GradCheckReport:
         raise KeyError(name)
 
     def table(self) -> str:
-        head = f"{'gradient':<10} {'shape':<16} {'rel. error':>10}  checked"
-        lines = [head, "-" * 72]
-        lines += [r.row() for r in self.rows]
-        return "\n".join(lines)
+        return format_table(TABLE_HEAD, [r.cells() for r in self.rows])
 
     def messages(self) -> str:
         return "\n".join(f"{r.name}: {r.diagnosis.message}" for r in self.rows if not r.ok)
