@@ -239,3 +239,17 @@ def test_check_gradients_names_a_one_pixel_shift():
         check_gradients(lambda x: float(np.sum(np.sin(x) * w)), {"x": x}, {"x": wrong}, layout={"x": "NCHW"})
     d = info.value.report["x"].diagnosis
     assert d.kind == "shift" and "shifted by 1 pixel right" in d.message
+
+
+def test_results_table_layout_and_sampled_rows():
+    from backprop.gradcheck import TABLE_HEAD, format_table
+
+    text = format_table(TABLE_HEAD, [("dW", "(2, 3)", "1.0e-10", "ok"), ("db", "(2,)", "2.0e+00", "WRONG (sign)")])
+    lines = text.splitlines()
+    assert lines[0].split() == ["gradient", "shape", "rel.", "error", "result"] and set(lines[1]) == {"-"}
+    assert lines[2].index("1.0e-10") + len("1.0e-10") == lines[3].index("2.0e+00") + len("2.0e+00")  # right-aligned
+    f, A, g = _quadratic_problem(0, (30, 40))
+    report = check_gradients(f, {"A": A}, {"A": g})
+    assert report["A"].cells() == ("A", "(30, 40)", f"{report['A'].max_rel_error:.1e}",
+                                   "ok, sampled 24 entries + 4 directions")
+    assert "sampled 24 entries + 4 directions" in str(report)
