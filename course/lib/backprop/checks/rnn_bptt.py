@@ -400,8 +400,11 @@ def _check_sequence_case(sequence_loss_and_grads, N, T, V, H, seed):
     inputs["targets"] = random_labels(N * T, V, seed + 2).reshape(N, T)
 
     def wrap(fn):
-        return lambda Wx, Wh, b, Wy, by, x, targets: fn({"Wx": Wx, "Wh": Wh, "b": b, "Wy": Wy, "by": by}, x,
-                                                         targets, bptt=rnn_backward)
+        def called(Wx, Wh, b, Wy, by, x, targets):
+            return fn({"Wx": Wx, "Wh": Wh, "b": b, "Wy": Wy, "by": by}, x, targets, bptt=rnn_backward)
+
+        called.__name__ = getattr(fn, "__name__", "your function")
+        return called
 
     check_loss_and_gradients(wrap(sequence_loss_and_grads), _sequence_loss, inputs, SEQUENCE_NAMES, seed=seed,
                              allow=("rnn_backward",), name=f"sequence_loss_and_grads (N={N}, T={T})",

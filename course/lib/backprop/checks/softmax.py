@@ -161,6 +161,12 @@ def check_loss_and_gradients(student_fn, loss_fn, inputs: Mapping, wrt, *, slips
         raise _with_headline(err, headline) from None
 
 
+def _named_like(fn, wrapper):
+    """wrapper, named like fn: a message then says "jin_eq19 is not implemented yet", not "<lambda> ..."."""
+    wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "your function")
+    return wrapper
+
+
 def _copies(inputs: Mapping) -> dict:
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
 
@@ -273,7 +279,7 @@ def _jacobian_case(softmax_jacobian, K, seed, scale=1.0):
     x = random_inputs({"x": (K,)}, seed=seed, scale=scale)["x"]
 
     def wrap(fn):
-        return lambda **kw: fn(kw[JACOBIAN][0].copy())
+        return _named_like(fn, lambda **kw: fn(kw[JACOBIAN][0].copy()))
 
     def picked_outputs(**kw):   # sum_k softmax(X[k])_k: its gradient at X = [x, x, ...] is J row by row
         X = kw[JACOBIAN]
@@ -377,7 +383,7 @@ def _eq19_case(jin_eq19, K, seed):
     inputs = random_inputs({"x": (K,), "t": (K,)}, seed=seed, positive=("t",))   # t does not sum to 1
 
     def wrap(fn):
-        return lambda x, t: fn(_library_softmax(x), t)
+        return _named_like(fn, lambda x, t: fn(_library_softmax(x), t))
 
     check_function_gradients(wrap(jin_eq19), _cross_entropy, inputs, "x", seed=seed, name="jin_eq19",
                              slips=bind_slips(JIN_EQ19_SLIPS, wrap))
@@ -590,7 +596,8 @@ def _classifier_case(classifier_loss_and_grads, N, D, H, K, lam, seed):
     inputs["labels"], inputs["lam"] = random_labels(N, K, seed), lam
 
     def wrap(fn):
-        return lambda W1, b1, W2, b2, X, labels, lam: fn({"W1": W1, "b1": b1, "W2": W2, "b2": b2}, X, labels, lam)
+        return _named_like(fn, lambda W1, b1, W2, b2, X, labels, lam:
+                           fn({"W1": W1, "b1": b1, "W2": W2, "b2": b2}, X, labels, lam))
 
     check_loss_and_gradients(wrap(classifier_loss_and_grads), _classifier_loss, inputs, _CLASSIFIER_NAMES,
                              seed=seed, batch_size=N, also=("softmax_cross_entropy",),
