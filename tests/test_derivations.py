@@ -137,7 +137,6 @@ SLIPS = [
     ("softmax.dyk_dxk", "y_k*(1 + y_k)", "different", "not equal"),
     ("softmax.dE_dxi", "2*(y_i - t_i)", "factor", "2 times"),
     ("errata.liao2018_dL_dyhat", "y_j/y_hat_j", "sign", "Liao (2018) prints"),
-    ("errata.seed004_dL_dyhat", "y_j/y_hat_j", "sign", "Liao (2018) prints"),  # the earlier key still works
     ("rnn.delta_scalar", "Wh*delta_next", "missing_factor", "f'(z_k)"),
     ("rnn.delta_scalar", "(1 - h_k**2)*Wh**2*delta_next", "missing_factor", "extra factor Wh"),
     ("rnn.delta_scalar", "-(1 - h_k**2)*Wh*delta_next", "sign", "Wrong sign"),
@@ -378,17 +377,6 @@ def test_answers_used_by_the_notebooks(key, answer):
 def test_messages_the_pipeline_cases_rely_on():
     assert "f'(z_{k+1})" in check_step("rnn.delta_scalar", "(1 - h_next**2) * Wh * delta_next").message
     assert "swapped" in check_step("rnn.delta_index", "(1 - h[i]**2) * Sum(Wh[i, j] * delta_next[j], (j, 1, M))").message
-
-
-def test_earlier_errata_keys_still_work_and_show_the_current_key():
-    from backprop.derivation_steps import STEP_ALIASES
-
-    for old, new in STEP_ALIASES.items():
-        assert new in STEPS and old not in STEPS
-        result = check_step(old, STEPS[new].expected)
-        assert result.ok and result.step == new
-        assert "seed" not in str(result).lower()
-    assert step_symbols("errata.seed004_update") == step_symbols("errata.liao2018_update")
 
 
 def test_step_prompts_and_messages_cite_authors_not_seed_numbers():

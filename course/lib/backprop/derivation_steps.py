@@ -4,7 +4,6 @@
 expected expression, the symbols it may use (a `Context`), and the known slips with a targeted
 message each. Notebooks call `check_step(key, answer)` / `assert_step(key, answer)`.
 This module imports only the vocabulary (`backprop.derivation_types`), never the checker.
-`STEP_ALIASES` maps the earlier keys of the errata steps to their current ones.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from sympy.tensor.indexed import IndexedBase
 
 from .derivation_types import Context, Slip, Step, sigma, symbols
 
-__all__ = ["STEPS", "STEP_ALIASES"]
+__all__ = ["STEPS"]
 
 
 def _scalar_context(names, sample, definitions=None, scale=(), aliases=None):
@@ -254,8 +253,3 @@ def _steps():
 
 
 STEPS = MappingProxyType(_steps())  # read-only: a notebook cannot rewrite the expected answers
-STEP_ALIASES = MappingProxyType({
-    "errata.seed004_dL_dyhat": "errata.liao2018_dL_dyhat",
-    "errata.seed004_update": "errata.liao2018_update",
-    "errata.seed000_delta_output": "errata.jin2016_delta_output",
-})

@@ -42,7 +42,7 @@ import sympy as sp
 from sympy.parsing.sympy_parser import auto_number, convert_xor, implicit_multiplication, parse_expr
 from sympy.tensor.indexed import Indexed, IndexedBase
 
-from .derivation_steps import STEP_ALIASES, STEPS
+from .derivation_steps import STEPS
 from .derivation_types import FUNCTIONS, Context, Slip, Step, md_escape, sigma, symbols
 from .rules import nice_fraction
 
@@ -671,7 +671,6 @@ def _different_message(expr, expected_expr, context, a, n, undefined):
 
 def check_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationCheck:
     """Check the answer to the catalogued step `key` (see `STEPS`); never raises."""
-    key = STEP_ALIASES.get(key, key) if isinstance(key, str) else key
     step = STEPS.get(key) if isinstance(key, str) else None
     if step is None:
         close = difflib.get_close_matches(str(key), list(STEPS), n=3)
@@ -692,7 +691,7 @@ def assert_step(key: str, answer, *, seed=0, n_points=N_POINTS) -> DerivationChe
 
 def step_symbols(key: str) -> dict:
     """The SymPy objects a step's answer may use, for students who prefer building expressions."""
-    return dict(STEPS[STEP_ALIASES.get(key, key)].context.names)
+    return dict(STEPS[key].context.names)
 
 
 # --------------------------------------------------------------------------- the default symbols
