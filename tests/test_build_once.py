@@ -59,3 +59,31 @@ def test_the_run_folder_is_removed_when_pytest_ends(tmp_path):
     folder = Path(out.read_text())
     assert folder.name == "probe" and folder.parent.name.startswith("backprop-tests-")
     assert not folder.parent.exists(), "the run's temporary folder outlived the run"
+
+
+def test_xdist_workers_share_one_build(tmp_path):
+    """Two tests in different xdist groups, so on different workers, ask for the same resource."""
+    log = tmp_path / "builds.log"
+    (tmp_path / "test_shared.py").write_text(
+        "import os, time, pytest\n"
+        "def build(folder):\n"
+        "    open(os.environ['BUILD_LOG'], 'a').write(os.environ.get('PYTEST_XDIST_WORKER', '-') + '\\n')\n"
+        "    time.sleep(1.5)\n"
+        "    return 7\n"
+        "@pytest.mark.xdist_group('one')\n"
+        "def test_a():\n"
+        "    from conftest import build_once\n"
+        "    assert build_once('shared', build) == 7\n"
+        "@pytest.mark.xdist_group('two')\n"
+        "def test_b():\n"
+        "    from conftest import build_once\n"
+        "    assert build_once('shared', build) == 7\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("BACKPROP_TEST_RUN_DIR", "BACKPROP_KEEP_PIPELINE")}
+    env.update(BUILD_LOG=str(log), PYTHONPATH=str(TESTS))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "conftest",
+                          "-c", os.devnull, "--rootdir", str(tmp_path), "-n", "2", "--dist", "loadgroup",
+                          str(tmp_path / "test_shared.py")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "2 passed" in run.stdout
+    assert len(log.read_text().split()) == 1, f"built by {log.read_text().split()}"
