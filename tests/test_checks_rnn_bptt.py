@@ -172,3 +172,20 @@ def test_bad_returns_are_grading_errors():
         checks.check_clip_by_global_norm(lambda grads, max_norm: grads)
     with pytest.raises(GradingError, match="returned None"):
         checks.check_rnn_backward(lambda dh, cache: None)
+
+
+def test_step_backward_must_not_modify_dh_t():
+    """Exercise 1: 'Do not modify dh_t or the cache.'"""
+    def in_place(dh_t, cache, reference=checks.reference_rnn_step_backward):
+        dh_t *= 1 - cache.h ** 2
+        return reference(dh_t / (1 - cache.h ** 2), cache)
+
+    with pytest.raises(GradingError, match="changed dout in place"):
+        checks.check_rnn_step_backward(in_place)
+
+
+def test_calling_the_library_bptt_earns_nothing():
+    import backprop
+
+    failed, message, _ = run_check(exercise("rnn_backward"), lambda dh, cache: backprop.rnn_backward(dh, cache))
+    assert failed and "reference implementation" in message

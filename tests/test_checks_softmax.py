@@ -197,3 +197,25 @@ def test_check_values_named_compares_overflow_as_it_is():
         checks.check_values_named({"v": np.array([[np.nan, 0.0]])}, {"v": checks.reference_log_softmax(X)},
                                   [(slip, {"v": overflowed})])
     assert "Recognised" not in str(err.value)
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("log_softmax", lambda X: __import__("backprop").log_softmax(X, axis=1)),
+    ("log_softmax", lambda X: np.log(__import__("backprop").softmax(X, axis=1))),
+    ("softmax_cross_entropy_backward",
+     lambda logits, labels: __import__("backprop").softmax_cross_entropy(logits, labels)),
+    ("classifier_loss_and_grads", lambda params, X, labels, lam=0.0: __import__("backprop").mlp_loss_and_grads(
+        params, X, labels, ("tanh", "identity"), "softmax_ce")),
+])
+def test_the_references_the_notebook_switches_off_are_switched_off(name, fn):
+    """Exercises 1, 4 and 6 say which library functions are switched off while the check runs."""
+    failed, message, _ = run_check(exercise(name), fn)
+    assert failed and "reference implementation" in message and "earns no credit" in message
+
+
+def test_the_library_softmax_may_be_used_for_the_jacobian():
+    """Exercise 2b: 'You may use backprop.softmax for y'."""
+    import backprop
+
+    checks.check_softmax_jacobian(lambda x: np.diag(backprop.softmax(x)) - np.outer(backprop.softmax(x),
+                                                                                      backprop.softmax(x)))

@@ -57,7 +57,8 @@ def _step_slip(key, words):
 
 RNN_STEP_BACKWARD_SLIPS = (
     _step_slip("fprime_prev", "you used 1 - h_{t-1}^2, the derivative at the previous step. The tanh this step "
-                              "goes back through produced h_t, so the factor is 1 - h_t^2 (cache.h, not cache.h_prev)."),
+                              "goes back through produced h_t, so the factor is 1 - h_t^2 (cache.h, not "
+                              "cache.h_prev)."),
     _step_slip("fprime_z", "you used 1 - z_t^2. The tanh derivative written with the output is 1 - h_t^2 = "
                            "1 - tanh(z_t)^2: use cache.h, not the pre-activation cache.z."),
     _step_slip("no_fprime", "the tanh derivative is missing: delta = dh_t * (1 - h_t^2) is the gradient on the "
