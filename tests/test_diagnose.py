@@ -310,3 +310,17 @@ def test_singular_wording():
     a = n.copy()
     a[2] += 1.0
     assert "Only entry 2 (of 0-4) is affected." in diagnose(a, n).message
+
+
+def test_plural_rule_and_counts_in_messages():
+    from backprop.rules import plural
+
+    assert [plural(w, 2) for w in ("entry", "time step", "row", "index on axis 2", "pixel")] == \
+        ["entries", "time steps", "rows", "indices on axis 2", "pixels"]
+    assert plural("entry", 1) == "entry"
+    n = grad((4,))
+    a = n.copy()
+    a[0] = np.nan
+    assert "1 NaN or infinite value," in diagnose(a, n).message
+    a[1] = np.inf
+    assert "2 NaN or infinite values," in diagnose(a, n).message

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rules import plural
+
 __all__ = ["as_float_array", "check_ndim", "check_shape", "check_finite", "check_labels"]
 
 
@@ -58,7 +60,8 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple, shape_hint: str = "
 def check_finite(arr: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); check the values you passed in")
+        raise ValueError(f"{name} contains {bad} NaN or infinite {plural('value', bad)}; "
+                         "check the values you passed in")
 
 
 def check_labels(labels, name: str, n: int, num_classes: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from .returned import inspect_returned
-from .rules import DEFAULT_RTOL, agrees, all_agree, describe_factor
+from .rules import DEFAULT_RTOL, agrees, all_agree, describe_factor, plural
 
 __all__ = ["Diagnosis", "diagnose", "coerce_gradient", "describe_factor", "shape_diagnosis", "plural"]
 
@@ -38,7 +38,6 @@ AXIS_NAMES = {
     "N": "sample", "T": "time step", "C": "channel", "F": "output map",
     "D": "feature", "M": "output", "H": "row", "W": "column", "K": "class",
 }
-PLURALS = {"entry": "entries", "index": "indices"}
 PATTERN_RTOL = 1e-4
 """Tolerance of the pattern tests (scale, element-wise factor): looser than the check itself,
 because a pattern is recognised on a gradient that already failed it."""
@@ -65,15 +64,6 @@ class Diagnosis:
 
     def __bool__(self) -> bool:
         return self.ok
-
-
-def plural(word: str, count: int) -> str:
-    """'entry' -> 'entries', 'time step' -> 'time steps', 'index on axis 2' -> 'indices on axis 2'."""
-    if count == 1:
-        return word
-    head, _, tail = word.partition(" on ")
-    head = PLURALS.get(head, head + "s")
-    return f"{head} on {tail}" if tail else head
 
 
 def coerce_gradient(value, name: str = "gradient"):
@@ -135,7 +125,8 @@ def _nonfinite(a, n, name) -> Optional[Diagnosis]:
                                       "finite near these inputs.", name=name)
     if not np.all(np.isfinite(a)):
         bad = ~np.isfinite(a)
-        return Diagnosis("nonfinite", f"{name} contains {int(bad.sum())} NaN or infinite value(s), e.g. at "
+        count = int(bad.sum())
+        return Diagnosis("nonfinite", f"{name} contains {count} NaN or infinite {plural('value', count)}, e.g. at "
                                       f"{_first_coords(bad)}. Look for exp() of a large number, log(0), or a "
                                       "division by zero.", wrong=bad, name=name)
     return None
@@ -319,7 +310,8 @@ def shape_diagnosis(a, n, name, rtol=DEFAULT_RTOL) -> Diagnosis:
     if a.ndim == n.ndim + 1 and a.shape[1:] == expected:
         hint = " It has an extra leading axis: did you forget to sum over the batch?"
     elif a.ndim + 1 == n.ndim and n.shape[1:] == a.shape:
-        hint = f" It is missing the leading axis of length {expected[0]}: did you sum over the batch where you should not?"
+        hint = (f" It is missing the leading axis of length {expected[0]}: did you sum over the batch where you "
+                "should not?")
     return Diagnosis("shape", f"{name} has shape {a.shape} but should have shape {expected} (the shape of the "
                               f"variable it is the gradient of).{hint}", name=name)
 
@@ -395,7 +387,8 @@ def _axis_sentence(wrong, axis, letter) -> str:
         return ""
     label = AXIS_NAMES.get(letter) if letter else None
     if label is None:
-        label = ["row", "column"][axis] if wrong.ndim == 2 else ("entry" if wrong.ndim == 1 else f"index on axis {axis}")
+        names = {1: ("entry",), 2: ("row", "column")}.get(wrong.ndim)
+        label = names[axis] if names else f"index on axis {axis}"
     many = len(hit) > 1
     s = f"Only {plural(label, len(hit))} {_ranges(hit)} (of 0-{size - 1}) {'are' if many else 'is'} affected."
     if letter == "T":
@@ -417,6 +410,6 @@ def _border_sentence(wrong, h_axis, w_axis) -> str:
     dist = np.minimum.reduce([rows, H - 1 - rows, cols, W - 1 - cols])
     width = int(dist.max()) + 1
     if width <= max(1, min(H, W) // 3) and not spatial[width:H - width, width:W - width].any():
-        return (f"All wrong entries lie within {width} pixel(s) of the image border: check the padding "
-                "(the padded border must be cut off again in col2im / dx).")
+        return (f"All wrong entries lie within {width} {plural('pixel', width)} of the image border: check the "
+                "padding (the padded border must be cut off again in col2im / dx).")
     return ""

@@ -43,6 +43,7 @@ import numpy as np
 from .explain import across_tensors
 from .gradcheck import DEFAULT_RTOL, check_gradients
 from .returned import inspect_returned
+from .rules import plural
 from .slips import matching_slip
 
 last_report = None
@@ -339,7 +340,7 @@ def _split_result(result, names: Sequence[str], labels: Sequence[str], fname: st
             else:
                 missing.append(label)
         if missing:
-            raise BadReturn(f"{fname} returned a dict without the key(s) {missing}; "
+            raise BadReturn(f"{fname} returned a dict without the {plural('key', len(missing))} {missing}; "
                             f"expected keys {list(labels)} (it has {list(result)}).")
         return out
     if n == 1 and not isinstance(result, (tuple, list)):
@@ -350,7 +351,7 @@ def _split_result(result, names: Sequence[str], labels: Sequence[str], fname: st
         if n == 1 and len(result) > 1 and all(isinstance(v, (int, float)) for v in result):
             return {names[0]: result}   # a list of numbers: _inspect_array explains
         if len(result) != n:
-            raise BadReturn(f"{fname} returned {len(result)} value(s), expected {n}: "
+            raise BadReturn(f"{fname} returned {len(result)} {plural('value', len(result))}, expected {n}: "
                             f"{', '.join(labels)} (in this order).", {l: "shape" for l in labels})
         return dict(zip(names, result))
     raise BadReturn(f"{fname} returned a {type(result).__name__}; expected "

@@ -26,6 +26,8 @@ from typing import Optional
 
 import numpy as np
 
+from .rules import plural
+
 __all__ = ["WHATS", "inspect_returned"]
 
 WHATS = ("gradient", "value", "integer")
@@ -144,8 +146,8 @@ def _check_values(arr, label, what):
     finite = np.isfinite(arr) if arr.dtype.kind == "f" else np.ones(arr.shape, dtype=bool)
     if what != "integer" and not np.all(finite):
         bad = int(arr.size - np.count_nonzero(finite))
-        return None, ("nonfinite", f"{label} contains {bad} NaN or infinite value(s): look for a division by zero, "
-                                   "a log of 0, or an exp that overflows.")
+        return None, ("nonfinite", f"{label} contains {bad} NaN or infinite {plural('value', bad)}: look for a "
+                                   "division by zero, a log of 0, or an exp that overflows.")
     if what != "integer" or arr.dtype.kind in "iu":
         return arr, None
     whole = finite & (arr == np.round(arr))

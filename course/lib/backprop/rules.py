@@ -4,6 +4,7 @@
   |a - n| <= rtol * max(|a|, |n|) + atol, entry by entry (`agrees`). `DEFAULT_RTOL` is the rtol
   of every gradient check: a right gradient checks to about 1e-9 or better, a wrong one is off by
   far more than 1e-5.
+- Plurals in messages: `plural("entry", 3)` is "entries", never "entrys".
 - A "nice" number: a factor such as 2, 1/2 or -1/4 is named as a fraction when it is one to a
   relative 1e-6 (`nice_fraction`); `describe_factor` turns it into words ("2x", "1/4 of").
 
@@ -17,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["DEFAULT_RTOL", "agrees", "all_agree", "nice_fraction", "describe_factor"]
+__all__ = ["DEFAULT_RTOL", "agrees", "all_agree", "nice_fraction", "describe_factor", "plural"]
 
 DEFAULT_RTOL = 1e-5
 """A right gradient checks to ~1e-9 or better; a wrong one is off by far more than 1e-5."""
@@ -66,3 +67,17 @@ def describe_factor(c: float) -> str:
     if frac.denominator == 1:
         return f"{frac.numerator}x"
     return f"{frac.numerator}/{frac.denominator} of"
+
+
+PLURALS = {"entry": "entries", "index": "indices", "matrix": "matrices"}
+
+
+def plural(word: str, count: int) -> str:
+    """'entry' -> 'entries', 'time step' -> 'time steps', 'index on axis 2' -> 'indices on axis 2'
+    (count 1 keeps the word as it is)."""
+    if count == 1:
+        return word
+    head, _, tail = word.partition(" on ")
+    *first, last = head.split(" ")
+    head = " ".join(first + [PLURALS.get(last, last + "s")])
+    return f"{head} on {tail}" if tail else head
