@@ -62,7 +62,13 @@ def _slip_values(slips, *args):
 
 
 def _slip(reference, key, words):
+    """Slip `key` of `reference` (held in a closure, so it still runs while the public name is switched off)."""
     return Slip(key, words, lambda *args, **kwargs: reference(*args, **kwargs, slip=key))
+
+
+_OWN = "checks.cnn_im2col."
+"""Prefix for `also=`: the references of this module are switched off like the library's while a student's
+function runs, so that calling one earns no credit either."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -83,20 +89,15 @@ def reference_output_size(size, kernel, stride=1, pad=0, slip=None):
     return span // stride + 1
 
 
-def _size_slip(key, words):
-    return Slip(key, words, lambda size, kernel, stride=1, pad=0:
-                reference_output_size(size, kernel, stride, pad, slip=key))
-
-
 OUTPUT_SIZE_SLIPS = (
-    _size_slip("no_floor", "you divided with / and kept the fraction: Jin (2016)'s (W1 - K + 2P)/S + 1 needs a "
+    _slip(reference_output_size, "no_floor", "you divided with / and kept the fraction: Jin (2016)'s (W1 - K + 2P)/S + 1 needs a "
                "floor when the stride does not divide size + 2 pad - kernel. Use floor division //."),
-    _size_slip("ceil", "you rounded the division up: a window that would hang over the border does not count, "
+    _slip(reference_output_size, "ceil", "you rounded the division up: a window that would hang over the border does not count, "
                "so round down (floor division //)."),
-    _size_slip("no_plus_one", "the + 1 is missing: the first window starts at 0, so there is one more window "
+    _slip(reference_output_size, "no_plus_one", "the + 1 is missing: the first window starts at 0, so there is one more window "
                "than there are strides."),
-    _size_slip("pad_once", "you added the padding once: it goes on both sides, size + 2 * pad."),
-    _size_slip("no_stride", "the stride is missing: the windows start at 0, S, 2S, ..., so divide by the stride."),
+    _slip(reference_output_size, "pad_once", "you added the padding once: it goes on both sides, size + 2 * pad."),
+    _slip(reference_output_size, "no_stride", "the stride is missing: the windows start at 0, S, 2S, ..., so divide by the stride."),
 )
 
 
@@ -109,7 +110,7 @@ def check_output_size(output_size, cases=None):
     run_cases(lambda size, kernel, stride, pad: args.append((size, kernel, stride, pad)), cases, [
         dict(size=7, kernel=3, stride=2, pad=1), dict(size=32, kernel=5, stride=1, pad=0),
         dict(size=8, kernel=3, stride=2, pad=0), dict(size=6, kernel=3, stride=1, pad=2)])
-    got = [call_student(output_size, *a, also=("conv_output_size",)) for a in args]
+    got = [call_student(output_size, *a, also=("conv_output_size", _OWN + "reference_output_size")) for a in args]
     consistent = [s for s in OUTPUT_SIZE_SLIPS
                   if all(results_agree(g, s.fn(*a)) for a, g in zip(args, got))]
     for a, g in zip(args, got):
@@ -153,7 +154,7 @@ MY_IM2COL_SLIPS = (
 
 def _check_im2col_case(my_im2col, shape, kh, kw, stride, pad, seed):
     x = random_inputs({"x": shape}, seed=seed)["x"]
-    got = call_student(my_im2col, x.copy(), kh, kw, stride, pad, also=("im2col",))
+    got = call_student(my_im2col, x.copy(), kh, kw, stride, pad, also=("im2col", _OWN + "reference_im2col"))
     check_value_or_slip(got, im2col(x, kh, kw, stride, pad), _slip_values(MY_IM2COL_SLIPS, x, kh, kw, stride, pad),
                         name=f"my_im2col(x of shape {shape}, kernel {kh}x{kw}, stride {stride}, pad {pad})",
                         hint="Rows are (c, p, q) and columns (n, i, j), both in that order (see the formula above).")
@@ -256,7 +257,7 @@ def _check_col2im_case(my_col2im, shape, kh, kw, stride, pad, seed):
     check_layer_backward(
         _col2im_wrap(my_col2im), lambda x: (im2col(x, kh, kw, stride, pad), (x.shape, kh, kw, stride, pad)),
         random_inputs({"x": shape}, seed=seed), "x", seed=seed, layout={"x": "NCHW"},
-        name="my_col2im", also=("col2im",), slips=bind_slips(MY_COL2IM_SLIPS, _col2im_wrap))
+        name="my_col2im", also=("col2im", _OWN + "reference_col2im"), slips=bind_slips(MY_COL2IM_SLIPS, _col2im_wrap))
 
 
 def check_my_col2im(my_col2im, cases=None):
@@ -308,7 +309,7 @@ def _check_conv_forward_case(conv_forward, n, c, h, w, f, k, stride, pad, seed):
     arrays = random_inputs({"x": (n, c, h, w), "W": (f, c, k, k), "b": (f,)}, seed=seed)
     args = (arrays["x"], arrays["W"], arrays["b"], stride, pad)
     result = call_student(conv_forward, *(a.copy() if isinstance(a, np.ndarray) else a for a in args),
-                          also=("conv2d_forward", "conv2d_naive_forward"))
+                          also=("conv2d_forward", "conv2d_naive_forward", _OWN + "reference_conv_forward"))
     if not (isinstance(result, tuple) and len(result) == 2):
         raise BadReturn("conv_forward must return a pair (out, cache).")
     slips = [(s, None if v is None else v[0]) for s, v in _slip_values(CONV_FORWARD_SLIPS, *args)]
@@ -355,10 +356,8 @@ CONV_BACKWARD_SLIPS = (
 )
 
 CONV_BACKWARD_STAGES = (
-    Stage(("db",), "where dout becomes G (F, N*OH*OW): move the filter axis first, "
-                   "dout.transpose(1, 0, 2, 3).reshape(F, -1), and sum over the columns for db"),
-    Stage(("dW", "dx"), "after G: check dW = G cols^T (reshaped to (F, C, KH, KW)) and "
-                        "dx = col2im(W_mat^T G, x.shape, KH, KW, stride, pad)"),
+    Stage(("dx", "dW", "db"), "where dout becomes G (F, N*OH*OW), the one error signal all three are computed "
+                              "from: move the filter axis first, dout.transpose(1, 0, 2, 3).reshape(F, -1)"),
 )
 
 
@@ -384,7 +383,12 @@ def check_conv_backward(conv_backward, cases=None):
 # ------------------------------------------------------------------------------------------------
 
 def reference_full_convolution(delta, W, slip=None):
-    """dx (N, C, OH+K-1, OW+K-1) = full convolution of delta (N, F, OH, OW) with W (F, C, K, K)."""
+    """dx (N, C, OH+K-1, OW+K-1) = full convolution of delta (N, F, OH, OW) with W (F, C, K, K); `slip` adds
+    one typical mistake."""
+    return _full_convolution(delta, W, slip)
+
+
+def _full_convolution(delta, W, slip=None):
     F, C, K, _ = W.shape
     kernel = {"not_flipped": W, "rows_only": W[:, :, ::-1, :], "spatial_transpose": W.transpose(0, 1, 3, 2)
               }.get(slip, W[:, :, ::-1, ::-1])
@@ -421,6 +425,7 @@ def _conv_inputs(n, c, h, f, k, seed):
 def _check_full_case(dx_full_convolution, n, c, h, f, k, seed):
     check_layer_backward(_full_conv_wrap(dx_full_convolution), conv2d_forward, _conv_inputs(n, c, h, f, k, seed),
                          "x", seed=seed, layout={"x": "NCHW"}, name="dx_full_convolution",
+                         also=(_OWN + "reference_full_convolution",),
                          slips=bind_slips(DX_FULL_CONVOLUTION_SLIPS, _full_conv_wrap))
 
 
@@ -435,26 +440,22 @@ def check_dx_full_convolution(dx_full_convolution, cases=None):
 def printed_dx_as_written(delta, W):
     """Jin (2016)'s one-line summary read literally: the full cross-correlation of delta with the UNflipped
     W, channels swapped. delta (N, F, OH, OW), W (F, C, K, K) -> (N, C, OH+K-1, OW+K-1)."""
-    return reference_full_convolution(delta, W, slip="not_flipped")
-
-
-def _as_written_slip(key, words):
-    return Slip(key, words, lambda delta, W: reference_full_convolution(delta, W, slip=key))
+    return _full_convolution(delta, W, slip="not_flipped")
 
 
 DX_AS_WRITTEN_SLIPS = (
     Slip("repaired", "you flipped the kernel: that is the corrected formula (Exercise 7). Here implement the "
          "summary exactly as written, a full cross-correlation with W as it is.", reference_full_convolution),
-    _as_written_slip("channels_reshaped", "you reshaped the kernel from (F, C, K, K) to (C, F, K, K), which "
+    _slip(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to (C, F, K, K), which "
                      "scrambles the pairs: swap the channel axes with W.transpose(1, 0, 2, 3)."),
-    _as_written_slip("pad_same", "you padded delta by K // 2; the summary says 'full': pad by K - 1."),
+    _slip(reference_full_convolution, "pad_same", "you padded delta by K // 2; the summary says 'full': pad by K - 1."),
 )
 
 
 def _check_as_written_case(dx_as_written, n, c, h, f, k, seed, as_printed):
     arrays = _conv_inputs(n, c, h, f, k, seed)
     delta = np.random.default_rng([seed, 0xDE]).standard_normal((n, f, h - k + 1, h - k + 1))
-    got = call_student(dx_as_written, delta.copy(), arrays["W"].copy())
+    got = call_student(dx_as_written, delta.copy(), arrays["W"].copy(), also=(_OWN + "printed_dx_as_written",))
     if isinstance(got, np.ndarray) and got.size and not np.any(got):
         raise WrongValue("dx_as_written returns only zeros: implement the summary as written (a full "
                          "cross-correlation of delta with the unflipped kernel).", {"dx": "zero"})
@@ -465,7 +466,7 @@ def _check_as_written_case(dx_as_written, n, c, h, f, k, seed, as_printed):
                              "delta with W as it is, channels swapped.")
     print("As written, your function computes the printed formula. Now the gradient checker's verdict on it:")
     expect_wrong(check_layer_backward, _full_conv_wrap(dx_as_written), conv2d_forward, arrays, "x",
-                 seed=seed, layout={"x": "NCHW"}, name="dx_as_written")
+                 seed=seed, layout={"x": "NCHW"}, name="dx_as_written", also=(_OWN + "printed_dx_as_written",))
 
 
 def check_dx_as_written(dx_as_written, cases=None, as_printed=None):

@@ -36,7 +36,12 @@ LAYERS = ("C1", "S2", "C3", "S4", "C5", "F6", "out")
 
 
 def _slip(reference, key, words):
+    """Slip `key` of `reference` (held in a closure, so it still runs while the public name is switched off)."""
     return Slip(key, words, lambda *args, **kwargs: reference(*args, **kwargs, slip=key))
+
+
+_OWN = "checks.lenet5."
+"""Prefix for `also=`: this module's references are switched off while a student's function runs."""
 
 
 def full_conv(a, k):
@@ -89,7 +94,7 @@ LENET5_PARAMETER_COUNTS_SLIPS = (
 
 def _check_counts_case(lenet5_parameter_counts, table, trainable_subsampling):
     table = np.array(C3_TABLE if table is None else table, dtype=bool)
-    got = call_student(lenet5_parameter_counts, table.copy(), trainable_subsampling, also=("count_parameters",))
+    got = call_student(lenet5_parameter_counts, table.copy(), trainable_subsampling, also=("count_parameters", _OWN + "reference_parameter_counts"))
     if not isinstance(got, dict) or set(got) != set(LAYERS):
         raise BadReturn(f"lenet5_parameter_counts must return a dict with the keys {LAYERS}; got "
                         f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.")
@@ -128,22 +133,18 @@ def reference_dscaled_tanh(y, A=A, S=S, slip=None):
     return factor * (1.0 - (y / A) ** 2)
 
 
-def _dtanh_slip(key, words):
-    return Slip(key, words, lambda y: reference_dscaled_tanh(y, slip=key))
-
-
 DSCALED_TANH_SLIPS = (
-    _dtanh_slip("y_as_tanh", "you used y as if it were tanh(S a). The output is y = A tanh(S a), so "
+    _slip(reference_dscaled_tanh, "y_as_tanh", "you used y as if it were tanh(S a). The output is y = A tanh(S a), so "
                 "tanh(S a) = y / A and f' = A S (1 - (y / A)^2)."),
-    _dtanh_slip("no_AS", "the factor A S = 1.7159 x 2/3 (about 1.144) is missing: the outer A and the inner "
+    _slip(reference_dscaled_tanh, "no_AS", "the factor A S = 1.7159 x 2/3 (about 1.144) is missing: the outer A and the inner "
                 "derivative S of the chain rule, f' = A S (1 - tanh^2(S a))."),
-    _dtanh_slip("no_S", "the factor S = 2/3 is missing: the chain rule through tanh(S a) brings out the inner "
+    _slip(reference_dscaled_tanh, "no_S", "the factor S = 2/3 is missing: the chain rule through tanh(S a) brings out the inner "
                 "derivative S."),
-    _dtanh_slip("no_A", "the factor A = 1.7159 is missing: f = A tanh(S a) keeps its A in the derivative, "
+    _slip(reference_dscaled_tanh, "no_A", "the factor A = 1.7159 is missing: f = A tanh(S a) keeps its A in the derivative, "
                 "f' = A S (1 - (y / A)^2)."),
-    _dtanh_slip("plain_tanh", "that is the derivative of plain tanh written with its output, 1 - y^2. Here "
+    _slip(reference_dscaled_tanh, "plain_tanh", "that is the derivative of plain tanh written with its output, 1 - y^2. Here "
                 "y = A tanh(S a): f' = (S / A) (A^2 - y^2)."),
-    _dtanh_slip("at_output_as_input", "you evaluated the derivative at y as if y were the pre-activation a "
+    _slip(reference_dscaled_tanh, "at_output_as_input", "you evaluated the derivative at y as if y were the pre-activation a "
                 "(tanh(S y)); y is the output: tanh(S a) = y / A, no tanh needed."),
 )
 
@@ -155,7 +156,8 @@ def check_dscaled_tanh(dscaled_tanh, cases=None):
 
     def case(shape, seed):
         check_derivative(dscaled_tanh, scaled_tanh, shape=shape, seed=seed, from_output=True,
-                         also=("scaled_tanh_grad", "scaled_tanh_grad_from_output"), slips=DSCALED_TANH_SLIPS)
+                         also=("scaled_tanh_grad", "scaled_tanh_grad_from_output", _OWN + "reference_dscaled_tanh"),
+                         slips=DSCALED_TANH_SLIPS)
 
     run_cases(case, cases, [dict(shape=(3, 4), seed=0)])
 
@@ -238,17 +240,13 @@ def printed_c3_input_grad(delta, W, table, slip=None):
     return result
 
 
-def _as_printed_slip(key, words):
-    return Slip(key, words, lambda delta, W, table: printed_c3_input_grad(delta, W, table, slip=key))
-
-
 C3_INPUT_GRAD_AS_WRITTEN_SLIPS = (
-    _as_printed_slip("repaired", "you summed over the output maps d that input map p feeds and stored the result "
+    _slip(printed_c3_input_grad, "repaired", "you summed over the output maps d that input map p feeds and stored the result "
                      "as map p: that is the corrected formula (Exercise 5). Here implement the formula exactly as "
                      "written: map d of the result is the sum over the input maps p with table[p, d]."),
-    _as_printed_slip("no_table", "you summed over every input map p; the printed sum runs only over the p with "
+    _slip(printed_c3_input_grad, "no_table", "you summed over every input map p; the printed sum runs only over the p with "
                      "table[p, d] = 1."),
-    _as_printed_slip("unflipped", "you correlated instead of convolving: the printed formula correlates with "
+    _slip(printed_c3_input_grad, "unflipped", "you correlated instead of convolving: the printed formula correlates with "
                      "rot180(W), i.e. convolves with W. Use the full_conv given in the cell."),
 )
 
@@ -257,7 +255,8 @@ def _check_c3_as_written_case(c3_input_grad_as_written, n, h, seed, as_printed):
     arrays = random_inputs({"x": (n, 6, h, h), "W": (16, 6, 5, 5), "b": (16,)}, seed=seed)
     delta = np.random.default_rng([seed, 0xC3]).standard_normal((n, 16, h - 4, h - 4))
     table = np.array(C3_TABLE)
-    got = call_student(c3_input_grad_as_written, delta.copy(), arrays["W"].copy(), table.copy())
+    got = call_student(c3_input_grad_as_written, delta.copy(), arrays["W"].copy(), table.copy(),
+                       also=(_OWN + "printed_c3_input_grad",))
     if isinstance(got, np.ndarray) and got.size and not np.any(got):
         raise WrongValue("c3_input_grad_as_written returns only zeros: implement the printed formula (for every "
                          "output map d, the sum over the input maps p with table[p, d] of full_conv(delta[:, d], "
@@ -270,7 +269,8 @@ def _check_c3_as_written_case(c3_input_grad_as_written, n, h, seed, as_printed):
     print("Your function computes the formula as printed. Now the gradient checker's verdict on it as dL/dX:")
     expect_wrong(check_layer_backward,
                  lambda dout, cache: c3_input_grad_as_written(dout, cache[1], table.copy()),
-                 _masked_forward(table), arrays, "x", seed=seed, kind="shape", name="c3_input_grad_as_written")
+                 _masked_forward(table), arrays, "x", seed=seed, kind="shape", name="c3_input_grad_as_written",
+                 also=(_OWN + "printed_c3_input_grad",))
 
 
 def check_c3_input_grad_as_written(c3_input_grad_as_written, cases=None, as_printed=None):
