@@ -134,16 +134,17 @@ def test_every_exercise_the_slip_list_names_exists():
     missing = []
     for row in rows:
         for ref in row.rstrip(" |").rsplit("|", 1)[1].split(";"):
-            m = re.match(r"\s*(0\d) [^,]*,\s*(Exercises?|sections?)\s+([^:(]*)", ref)
-            assert m, f"SOURCES.md: cannot read the reference {ref.strip()!r} (write '05 LeNet-5, Exercises 4 and 5')"
-            number, kind, names = m.groups()
-            notebook = next(iter(SOLUTIONS.glob(f"{number}_*/*.ipynb")), None)
-            assert notebook, f"SOURCES.md names notebook {number}, which solutions/ does not have"
+            m = re.match(r"\s*(0\d) [^,]*,\s*([^:]*)", re.sub(r"\([^)]*\)", "", ref))
+            named = re.findall(r"(Exercises?|sections?)\s+((?:\d+[a-z]?(?:\s*(?:,|and)\s*)?)+)", m[2] if m else "")
+            assert named, f"SOURCES.md: cannot read the reference {ref.strip()!r} (write '05 LeNet-5, Exercises 4 and 5')"
+            notebook = next(iter(SOLUTIONS.glob(f"{m[1]}_*/*.ipynb")), None)
+            assert notebook, f"SOURCES.md names notebook {m[1]}, which solutions/ does not have"
             text = "\n".join(notebook_text(c) for c in read_notebook(notebook)["cells"] if c["cell_type"] == "markdown")
-            for name in re.findall(r"\b\d+[a-z]?\b", names):
-                pattern = rf"Exercise {name}\b" if kind.startswith("Exercise") else rf"^##\s+{name}\."
-                if not re.search(pattern, text, re.MULTILINE):
-                    missing.append(f"{notebook.name}: {kind.rstrip('s')} {name} (row: {row[:60]}...)")
+            for kind, names in named:
+                for name in re.findall(r"\b\d+[a-z]?\b", names):
+                    pattern = rf"Exercise {name}\b" if kind.startswith("Exercise") else rf"^##\s+{name}\."
+                    if not re.search(pattern, text, re.MULTILINE):
+                        missing.append(f"{notebook.name}: {kind.rstrip('s')} {name} (row: {row[:60]}...)")
     assert not missing, "SOURCES.md points to exercises or sections that do not exist:\n" + "\n".join(missing)
 
 
