@@ -1,6 +1,6 @@
 """Drive a built JupyterLite site in headless Chromium: the browser tests and the benchmark use this.
 
-    with serve(site) as base, LiteBrowser(base) as browser:
+    with serve(site) as served, LiteBrowser(served.base) as browser:
         run = browser.run_notebook("00_gradient_checking/00_gradient_checking.ipynb")
         run.errors, run.kernel_seconds, run.run_seconds
 
@@ -33,20 +33,40 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
                       ".json": "application/json", ".whl": "application/octet-stream"}
+    served = None   # a Served, set per server
 
     def log_message(self, *args):  # the tests' output stays readable
         pass
 
+    def copyfile(self, source, outputfile):
+        before = source.tell()
+        super().copyfile(source, outputfile)
+        with self.served.lock:
+            self.served.bytes += source.tell() - before
+            self.served.requests += 1
+
+
+@dataclass
+class Served:
+    """A site served on 127.0.0.1: its base URL (ends with '/') and what it has sent so far."""
+
+    base: str = ""
+    bytes: int = 0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
 
 @contextlib.contextmanager
 def serve(site: Path):
-    """Serve `site` on a free port of 127.0.0.1 in a thread; yields the base URL (ends with '/')."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+    """Serve `site` on a free port of 127.0.0.1 in a thread; yields a Served."""
+    served = Served()
+    handler = functools.partial(type("Handler", (_QuietHandler,), {"served": served}), directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    served.base = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, name="lite-http", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield served
     finally:
         server.shutdown()
         server.server_close()
@@ -83,11 +103,11 @@ _OUTPUTS_JS = """() => {
         return area ? area.innerText : '';
     });
 }"""
-_ERRORS_JS = """() => {
+_CELL_ERRORS_JS = """() => {
     const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-    return Array.from(nb.querySelectorAll(
+    return Array.from(nb.querySelectorAll('.jp-CodeCell')).map(c => Array.from(c.querySelectorAll(
         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], " +
-        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")).map(e => e.innerText);
+        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")).map(e => e.innerText));
 }"""
 
 
@@ -98,6 +118,7 @@ class LiteBrowser:
         self.base, self.timeout_ms, self.viewport = base, int(timeout_s * 1000), viewport
         self.remote_requests: list[str] = []
         self.console_errors: list[str] = []
+        self.not_found: list[str] = []   # URLs of this site that answered 404
         self._pw = self._browser = self.page = None
 
     def __enter__(self):
@@ -110,6 +131,7 @@ class LiteBrowser:
         self.page = context.new_page()
         self.page.set_default_timeout(self.timeout_ms)
         self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        context.on("response", lambda r: r.status == 404 and self.not_found.append(r.url))
         return self
 
     def __exit__(self, *exc):
@@ -157,8 +179,13 @@ class LiteBrowser:
     def outputs(self) -> list[str]:
         return self.page.evaluate(_OUTPUTS_JS)
 
+    def cell_errors(self) -> list[list[str]]:
+        """Per code cell of the open notebook: the texts of its error and stderr outputs."""
+        return self.page.evaluate(_CELL_ERRORS_JS)
+
     def errors(self) -> list[str]:
-        return self.page.evaluate(_ERRORS_JS)
+        """Every error and stderr output of the open notebook."""
+        return [text for cell in self.cell_errors() for text in cell]
 
     def run_notebook(self, path: str) -> NotebookRun:
         kernel = self.open_notebook(path)

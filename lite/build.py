@@ -337,13 +337,24 @@ def matplotlib_fontlist(pyodide_dir: Path, lock: dict, cache: Path) -> bytes:
 
 
 def add_fontlist_package(pyodide_dir: Path, lock: dict, fontlist: bytes) -> dict:
-    """A one-file package that puts fontlist.json into matplotlib's folder, loaded with matplotlib
-    (a dependency of its lock entry): no kernel builds the font cache again."""
-    version = lock["packages"]["matplotlib"]["version"]
+    """A one-file package that installs a valid matplotlib/fontlist.json over matplotlib's own.
+
+    Pyodide's matplotlib wheel ships a fontlist.json of another matplotlib version, which every new
+    kernel throws away and rebuilds (seconds, and a warning on stderr). Pyodide installs a package
+    only after its dependencies, so the new package depends on matplotlib and takes over matplotlib's
+    import names; whatever depended on matplotlib depends on it instead. Only the lock's metadata
+    changes: every official file and sha256 stays as it is.
+    """
+    packages = lock["packages"]
+    version = packages["matplotlib"]["version"]
     wheel = write_wheel(pyodide_dir, "matplotlib_fontlist", version, {"matplotlib/fontlist.json": fontlist},
                         "matplotlib's font list, prebuilt for Pyodide")
-    lock["packages"]["matplotlib-fontlist"] = lock_entry("matplotlib-fontlist", version, wheel, [], [])
-    lock["packages"]["matplotlib"]["depends"] = sorted({*lock["packages"]["matplotlib"]["depends"], "matplotlib-fontlist"})
+    for entry in packages.values():
+        entry["depends"] = ["matplotlib-fontlist" if canonical(d) == "matplotlib" else d for d in entry["depends"]]
+    packages["matplotlib-fontlist"] = lock_entry("matplotlib-fontlist", version, wheel,
+                                                 packages["matplotlib"]["imports"], ["matplotlib"])
+    packages["matplotlib"]["imports"] = []
+    lock["packages"] = dict(sorted(packages.items()))
     (pyodide_dir / "pyodide-lock.json").write_text(json.dumps(lock, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return lock
 

@@ -197,10 +197,10 @@ def train(loss_and_grads: Callable, params, x, y, *, epochs: int, batch_size: in
     step = _Stepper(loss_and_grads, params, momentum, weight_decay, clip_norm, history)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from .platform_info import progress_bar  # tqdm.auto; no monitor thread in the browser
 
-        bar = tqdm(total=epochs * history.steps_per_epoch, desc=description, unit="step", file=sys.stdout,
-                   leave=True)
+        bar = progress_bar(total=epochs * history.steps_per_epoch, desc=description, unit="step", file=sys.stdout,
+                           leave=True)
     try:
         for epoch in range(epochs):
             rate = float(schedule(epoch))

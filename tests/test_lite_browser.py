@@ -1,0 +1,174 @@
+"""The browser edition end to end: build the site, serve it on 127.0.0.1, drive it in headless Chromium.
+
+One site is built for the module (lite/build.py, as `make lite` does) with two notebooks added to
+its root folder: the solution of 00_gradient_checking, and a notebook made from the student
+version of 00 that runs one exercise's visible check against a correct and then a wrong answer.
+Chromium resolves no other host and every request to another host is aborted and recorded
+(lite/browser.py): the tests assert that there was none.
+
+The first build downloads Pyodide and the packages through npm and PyPI into build/lite-cache/
+(once); afterwards it takes seconds. Skipped only when /usr/bin/chromium or playwright is absent.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("lite")]
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "tests" / "artifacts"
+ASSIGNMENT = "00_gradient_checking"
+CHECK_NOTEBOOK = "check_verdicts.ipynb"
+TIMEOUT_S = 420
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+lite_build = _load("lite_build", REPO / "lite" / "build.py")
+lite_browser = _load("lite_browser", REPO / "lite" / "browser.py")
+
+
+# ------------------------------------------------------------------------------ the check notebook
+def _source(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _wrong_answer_case():
+    """(exercise id, old, new) of the first seeded mistake of tests/pipeline_cases/00 whose exercise
+    has a visible check cell `check_<id>` in the student notebook."""
+    import runpy
+    cases = runpy.run_path(str(REPO / "tests" / "pipeline_cases" / f"{ASSIGNMENT}.py"))["CASES"]
+    student = json.loads((REPO / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    visible = {_grade_id(c) for c in student["cells"]}
+    for cell_id, old, new, _fails, _words in cases:
+        if f"check_{cell_id}" in visible:
+            return cell_id, old, new
+    pytest.fail(f"no seeded mistake of {ASSIGNMENT} has a visible check cell")
+
+
+def _check_notebook() -> tuple[dict, str]:
+    """The student notebook's first code cell (imports), then: the solution, its visible check, the
+    solution with a seeded mistake, the same check. Returns (notebook, exercise id)."""
+    cell_id, old, new = _wrong_answer_case()
+    student = json.loads((REPO / "course" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    solution = json.loads((REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    imports = next(c for c in student["cells"] if c["cell_type"] == "code")
+    answer = next(_source(c) for c in solution["cells"] if _grade_id(c) == cell_id)
+    assert old in answer, f"the seeded mistake's text is not in the solution of {cell_id}"
+    check = next(_source(c) for c in student["cells"] if _grade_id(c) == f"check_{cell_id}")
+
+    def code(text, i):
+        return {"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": text,
+                "execution_count": None, "outputs": []}
+    cells = [code(_source(imports), 0), code(answer, 1), code(check, 2), code(answer.replace(old, new), 3),
+             code(check, 4)]
+    nb = {**student, "cells": cells}
+    return nb, cell_id
+
+
+def _cpython_verdict(nb: dict) -> str:
+    """The error the wrong answer's check raises on CPython (nbclient): what the browser must show."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    node = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nbclient.NotebookClient(node, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    errors = [o for o in node.cells[4].outputs if o.get("output_type") == "error"]
+    assert errors, "on CPython the wrong answer passed its check: the test's seeded mistake is not a mistake"
+    assert not [o for o in node.cells[2].outputs if o.get("output_type") == "error"], \
+        "on CPython the correct answer failed its check"
+    return errors[0]["evalue"].strip().splitlines()[0]
+
+
+# ------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def lite_site(tmp_path_factory):
+    if not lite_browser.CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (make browser-deps installs it)")
+    pytest.importorskip("playwright.sync_api")
+    tmp = tmp_path_factory.mktemp("lite")
+    nb, cell_id = _check_notebook()
+    (tmp / CHECK_NOTEBOOK).write_text(json.dumps(nb, indent=1))
+    solution = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    try:
+        lite_build.build(tmp / "site", REPO / "build" / "lite-cache", REPO / "build" / "lite-venv",
+                         REPO / "course", [solution, tmp / CHECK_NOTEBOOK], offline=False)
+    except lite_build.BuildError as error:
+        pytest.fail(f"the site was not built: {error}")
+    with lite_browser.serve(tmp / "site") as served, lite_browser.LiteBrowser(served.base, TIMEOUT_S) as browser:
+        yield {"browser": browser, "check": nb, "exercise": cell_id}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
+def _image_digest(img):
+    data = img.evaluate("""async el => Array.from(new Uint8Array(await (await fetch(el.src)).arrayBuffer()))""")
+    return hash(bytes(data)), len(data)
+
+
+# ------------------------------------------------------------------------------ tests
+def test_notebook_00_runs_to_the_end_and_its_explorer_redraws(lite_site):
+    browser = lite_site["browser"]
+    page = browser.page
+    kernel = browser.open_notebook(f"{ASSIGNMENT}.ipynb")
+    seconds = browser.run_all()
+    print(f"notebook {ASSIGNMENT} in the browser: kernel {kernel:.1f} s, cells {seconds:.1f} s")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lite_notebook_00.png"))
+    errors = browser.errors()
+    assert not errors, "a cell failed or wrote to stderr in the browser:\n" + "\n---\n".join(errors)
+    prompts = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+    assert prompts and all(re.search(r"\[\d+\]", p) for p in prompts), "not every cell ran"
+
+    box = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".noUi-handle")).first
+    img = box.locator("img").first
+    img.wait_for(state="visible")
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+    before, size = _image_digest(img)
+    readout_before = box.locator(".widget-html-content").last.inner_text()
+    src_before = img.get_attribute("src")
+    handle = box.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function("([el, src]) => el.src !== src && el.complete && el.naturalWidth > 0",
+                           arg=[img.element_handle(), src_before], timeout=60_000)
+    after, size_after = _image_digest(img)
+    box.screenshot(path=str(ARTIFACTS / "lite_explorer_after.png"))
+    assert size > 1000 and size_after > 1000, "the explorer's plot is not a real image"
+    assert after != before, "moving the slider did not change the plot"
+    assert box.locator(".widget-html-content").last.inner_text() != readout_before, "the readout did not change"
+    assert not browser.errors(), "moving the slider wrote an error"
+    assert browser.remote_requests == [], f"the site asked other hosts: {browser.remote_requests[:5]}"
+
+
+def test_a_check_cell_gives_its_verdict_on_a_right_and_a_wrong_answer(lite_site):
+    browser, nb = lite_site["browser"], lite_site["check"]
+    verdict = _cpython_verdict(nb)
+    browser.open_notebook(CHECK_NOTEBOOK)
+    browser.run_all()
+    outputs = browser.outputs()
+    browser.page.screenshot(path=str(ARTIFACTS / "lite_check_verdicts.png"), full_page=True)
+    assert len(outputs) == 5, f"expected the 5 cells of {CHECK_NOTEBOOK}, saw {len(outputs)}"
+    errors = browser.cell_errors()
+    right, wrong = outputs[2], outputs[4]
+    assert right.strip(), "the check of the correct answer printed nothing"
+    assert not any(errors[:4]), f"the check failed the correct {lite_site['exercise']}:\n{errors}"
+    assert errors[4], f"the check accepted the wrong {lite_site['exercise']}:\n{wrong}"
+    assert verdict in wrong, f"the browser's verdict differs from CPython's ({verdict!r}):\n{wrong}"
+    assert browser.remote_requests == [], f"the site asked other hosts: {browser.remote_requests[:5]}"
