@@ -12,6 +12,7 @@ itself is tests/test_pipeline.py).
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,28 @@ def test_lenet5_default_run_reaches_97_percent():
     exec(training.replace('description="LeNet-5 (classic)"', 'description="LeNet-5 (classic)", progress=False'), ns)
     assert ns["classic_acc"] >= 0.97, ns["classic_acc"]
     assert np.isfinite(ns["history"].epoch_loss[-1])
+
+
+def _markdown(name) -> str:
+    return "\n".join(_source(c) for c in _load(NOTEBOOKS[name])["cells"] if c["cell_type"] == "markdown")
+
+
+def test_04_refers_to_the_section_that_explains_the_flip():
+    """Section 2 sends the reader to the kernel flip: the section of that number must be the one about it."""
+    text = _markdown("04_cnn_im2col")
+    assert "hand-written CNN code (section 7)" in text
+    assert "## 7. Why the input gradient is a full convolution with the flipped kernel" in text
+
+
+def test_intro_states_the_rule_on_library_calls_with_its_exceptions():
+    intro04 = _source(_load(NOTEBOOKS["04_cnn_im2col"])["cells"][0])
+    intro05 = _source(_load(NOTEBOOKS["05_lenet5"])["cells"][0])
+    for intro in (intro04, intro05):
+        assert "**What you may call.**" in intro and "earns no credit" in intro and "`_backward`" in intro
+    assert "Exercise 5: there you\nmay call `conv2d_backward`" in intro05
+    assert "(the one exception named in the introduction" in _markdown("05_lenet5")
+
+
+def test_05_whole_network_check_runs_with_one_blas_thread():
+    cell = next(_source(c) for c in _load(NOTEBOOKS["05_lenet5"])["cells"] if "report = check_gradients(" in _source(c))
+    assert re.search(r"with one_blas_thread\(\):.*\n    report = check_gradients\(", cell), cell
