@@ -41,7 +41,7 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from .explain import across_tensors
-from .gradcheck import DEFAULT_RTOL, check_gradients
+from .gradcheck import DEFAULT_RTOL, TABLE_HEAD, check_gradients, format_shape, format_table
 from .returned import inspect_returned
 from .rules import plural
 from .slips import matching_slip
@@ -400,10 +400,6 @@ def _changed(before, after, depth: int = 0) -> bool:
 # The checks
 # --------------------------------------------------------------------------------------------
 
-def _fmt_shape(shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
 def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed, title,
              ok_note="All gradients agree with finite differences.", head="gradient", explain=None):
     """Inspect the returned gradients, check the usable ones with check_gradients, report.
@@ -442,7 +438,7 @@ def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed,
             for label in transposed:
                 if rescue[label].ok:
                     problems[name_of[label]] = ("transpose", (
-                        f"{label} has shape {transposed[label].T.shape}, the transpose of {_fmt_shape(shapes[name_of[label]])}, "
+                        f"{label} has shape {transposed[label].T.shape}, the transpose of {format_shape(shapes[name_of[label]])}, "
                         f"and its transpose is the right gradient: you computed {label}^T. Swap the order of the "
                         "factors (and transpose each), e.g. dW = dout^T x rather than x^T dout."))
         if analytic:
@@ -469,21 +465,18 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
     for name, label in zip(names, labels):
         if name in problems:
             kinds[label], diagnoses[label] = problems[name][0], (problems[name][1], False)
-            rows.append((label, _fmt_shape(shapes[name]), "-", f"WRONG ({kinds[label]})"))
+            rows.append((label, format_shape(shapes[name]), "-", f"WRONG ({kinds[label]})"))
         elif report is not None:
             r = report[name]
             if not r.ok:
                 kinds[label], diagnoses[label] = r.diagnosis.kind, (r.diagnosis.message, _is_vague(r.diagnosis))
-            status = "ok" if r.ok else f"WRONG ({r.diagnosis.kind})"
-            extra = f", {r.kinks} on a kink skipped" if r.kinks else ""
-            if r.mode != "full":
-                extra = f", sampled {r.checked} entries + {r.directions} directions" + extra
-            rows.append((label, _fmt_shape(shapes[name]), f"{r.max_rel_error:.1e}", status + extra))
+            rows.append(r.cells(label))
     said = explain({label: label not in kinds for label in labels}) if (kinds and explain) else None
     headline, quiet = said if said else ("", set())
     if headline:
         print(headline + "\n")
-    _print_table(f"{title} (seed {seed})", (head, "shape", "rel. error", "result"), rows)
+    print(f"{title} (seed {seed})")
+    print(format_table((head,) + TABLE_HEAD[1:], rows))
     if kinds:
         messages = [_prefixed(label, text) for label, (text, vague) in diagnoses.items()
                     if label not in quiet and not (vague and headline)]
@@ -502,17 +495,6 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
 def _is_vague(diagnosis) -> bool:
     """A diagnosis that names no pattern: every entry wrong, no sign, factor or place to point at."""
     return diagnosis.kind == "partial" and diagnosis.details.get("fraction") == 1.0
-
-
-def _print_table(title, head, rows):
-    print(title)
-    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
-    line = lambda r: "  ".join(str(v).ljust(w) if i != 2 else str(v).rjust(w)  # noqa: E731
-                               for i, (v, w) in enumerate(zip(r, widths)))
-    print(line(head))
-    print("-" * len(line(head)))
-    for r in rows:
-        print(line(r))
 
 
 def _explainer(slips, stages, run):
@@ -586,12 +568,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     dout_given, cache_before = dout.copy(), _snapshot(cache)
 
     result = call_student(student_backward, dout_given, cache, name=fname, block=block, allow=allow, also=also)
-    if _changed(dout, dout_given):
-        raise BadReturn(f"{fname} changed dout in place (for example `dout[mask] = 0`). A backward pass must "
-                        "not modify its inputs: work on a copy (dout.copy()) or build a new array.")
-    if _changed(cache_before, cache):
-        raise BadReturn(f"{fname} changed the cache in place. A backward pass must not modify what the "
-                        "forward pass stored: work on copies.")
+    _refuse_changed_dout_or_cache(fname, (dout, dout_given), (cache_before, cache))
 
     labels = tuple("d" + g for g in grad_names)
     values = _split_result(result, grad_names, labels, fname)
@@ -607,6 +584,17 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
                     batch_size=batch_size, rtol=rtol, seed=seed,
                     title=f"{fname}: gradients against finite differences",
                     explain=_explainer(slips, stages, run))
+
+
+def _refuse_changed_dout_or_cache(fname, douts, caches):
+    """BadReturn if a backward changed dout or the cache; douts, caches: (before, after) pairs."""
+    __tracebackhide__ = True
+    if _changed(*douts):
+        raise BadReturn(f"{fname} changed dout in place (for example `dout[mask] = 0`). A backward pass must "
+                        "not modify its inputs: work on a copy (dout.copy()) or build a new array.")
+    if _changed(*caches):
+        raise BadReturn(f"{fname} changed the cache in place. A backward pass must not modify what the "
+                        "forward pass stored: work on copies.")
 
 
 def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Mapping[str, object], wrt,
