@@ -49,8 +49,6 @@ Speed on a small machine. Two process-level settings matter for networks this sm
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import math
 import sys
 import time
@@ -201,6 +199,9 @@ def tune_malloc(mmap_threshold: int = 32 * 2 ** 20, trim_threshold: int = 128 * 
         return _MALLOC_TUNED[0]
     ok = False
     if sys.platform.startswith("linux"):
+        import ctypes  # here, not at the top: ctypes.util alone costs ~35 ms of `import backprop`
+        import ctypes.util
+
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
             mallopt = libc.mallopt
