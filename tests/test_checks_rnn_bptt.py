@@ -189,3 +189,12 @@ def test_calling_the_library_bptt_earns_nothing():
 
     failed, message, _ = run_check(exercise("rnn_backward"), lambda dh, cache: backprop.rnn_backward(dh, cache))
     assert failed and "reference implementation" in message
+
+
+def test_one_step_without_a_known_slip_says_which_gradient_is_formed_wrong():
+    def dWh_off(dh_t, cache, reference=checks.reference_rnn_step_backward):
+        dx_t, dh_prev, dWx, dWh, db = reference(dh_t, cache)
+        return dx_t, dh_prev, dWx, 2 * dWh + 0.1, db
+
+    failed, message, _ = run_check(exercise("rnn_step_backward"), dWh_off)
+    assert failed and message.startswith("dWh wrong, although dx_t, dh_prev, dWx and db, computed from the same")

@@ -69,11 +69,9 @@ RNN_STEP_BACKWARD_SLIPS = (
                                      "the gradient goes back as delta @ Wh (no transpose)."),
 )
 
-STEP_STAGES = (
-    Stage(("db",), "in delta = dh_t * (1 - h_t^2), which db sums and every other gradient multiplies: check the "
-                   "tanh derivative"),
-    Stage(("dx_t", "dh_prev", "dWx", "dWh"), "after delta: check what each gradient multiplies delta by "
-                                            "(Wx for dx_t, Wh for dh_prev, x_t for dWx, h_prev for dWh)"),
+STEP_STAGES = (   # one error signal: every gradient is formed from delta
+    Stage(("dx_t", "dh_prev", "dWx", "dWh", "db"), "in delta = dh_t * (1 - h_t^2), from which every gradient is "
+                                                  "formed: check the tanh derivative"),
 )
 
 STEP_CASES = (dict(N=3, D=4, H=5, seed=0), dict(N=4, D=3, H=2, seed=1))
@@ -142,12 +140,10 @@ LIAO_BPTT_SLIPS = (
                                     "Its shape (H,) gives it away: it is dL/db, because dz_k/db is the identity."),
 )
 
-LIAO_BPTT_STAGES = (
-    Stage(("db",), "in the deltas, which db simply adds up: check the base case delta_{t,t} = dh[:, t] * "
-                   "(1 - h_t^2) and the step back delta_{t,k} = (delta_{t,k+1} @ Wh) * (1 - h_k^2), for every k "
-                   "down to the first step"),
-    Stage(("dWx", "dWh"), "after the deltas: check what each delta is multiplied by (x_k for dWx, h_{k-1} for "
-                          "dWh, with h0 before the first step)"),
+LIAO_BPTT_STAGES = (   # one error signal: all three gradients are formed from the deltas
+    Stage(("dWx", "dWh", "db"), "in the deltas: check the base case delta_{t,t} = dh[:, t] * (1 - h_t^2) and the "
+                                "step back delta_{t,k} = (delta_{t,k+1} @ Wh) * (1 - h_k^2), for every k down to "
+                                "the first step"),
 )
 
 LIAO_BPTT_CASES = (dict(N=2, T=4, D=3, H=5, seed=0), dict(N=3, T=5, D=2, H=4, seed=1))
