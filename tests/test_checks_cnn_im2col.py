@@ -35,7 +35,8 @@ def im2col_pixel_loops(x, kh, kw, stride=1, pad=0):
     for n in range(N):
         for i in range(OH):
             for j in range(OW):
-                cols[:, n * OH * OW + i * OW + j] = xpad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw].ravel()
+                window = xpad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                cols[:, n * OH * OW + i * OW + j] = window.ravel()
     return cols
 
 

@@ -112,7 +112,8 @@ def test_hidden_style_cases_pass_for_the_reference(ex):
 # ---------------------------------------------------------------- the words notebook 05 promises
 def test_intro_promise_connection_table_slip():
     failed, message, _ = run_check(exercise("c3_backward"), slip("c3_backward", "table_ignored").fn)
-    assert failed and message.startswith("Recognised mistake: dW is nonzero for kernels the connection table leaves out")
+    assert failed and message.startswith(
+        "Recognised mistake: dW is nonzero for kernels the connection table leaves out")
 
 
 def test_intro_rule_conv2d_backward_allowed_in_exercise_5_only():

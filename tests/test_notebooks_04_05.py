@@ -65,7 +65,7 @@ def test_structure(name):
         visible = src.split("### BEGIN HIDDEN TESTS")[0]
         assert "check" in visible or "expect_wrong" in visible or "_refute" in visible
         assert _meta(cell)["points"] > 0 and _meta(cell)["locked"]
-    assert any("as_printed=" in _source(c) for c in graded), "a find-the-slip exercise, checked against the printed formula"
+    assert any("as_printed=" in _source(c) for c in graded), "a find-the-slip exercise, checked against the printed one"
     order = [_meta(c).get("grade_id") for c in nb["cells"]]
     for cell in solutions:   # every exercise: solution, then its visible check, then the graded test
         gid = _meta(cell)["grade_id"]

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..conv import col2im, conv2d_forward, im2col, scatter_windows, window_view
+from ..conv import col2im, conv2d_forward, im2col, window_view
 from ..explain import Stage
-from ..grading import (BadReturn, GradingError, WrongValue, call_student, check_layer_backward, check_value,
+from ..grading import (BadReturn, WrongValue, call_student, check_layer_backward, check_value,
                        expect_wrong, random_inputs)
 from ..pool import maxpool2d_forward
 from ..slips import Slip, matching_slip, results_agree
@@ -89,16 +89,16 @@ def reference_output_size(size, kernel, stride=1, pad=0, slip=None):
     return span // stride + 1
 
 
-OUTPUT_SIZE_SLIPS = (
-    _slip(reference_output_size, "no_floor", "you divided with / and kept the fraction: Jin (2016)'s (W1 - K + 2P)/S + 1 needs a "
-               "floor when the stride does not divide size + 2 pad - kernel. Use floor division //."),
-    _slip(reference_output_size, "ceil", "you rounded the division up: a window that would hang over the border does not count, "
-               "so round down (floor division //)."),
-    _slip(reference_output_size, "no_plus_one", "the + 1 is missing: the first window starts at 0, so there is one more window "
-               "than there are strides."),
-    _slip(reference_output_size, "pad_once", "you added the padding once: it goes on both sides, size + 2 * pad."),
-    _slip(reference_output_size, "no_stride", "the stride is missing: the windows start at 0, S, 2S, ..., so divide by the stride."),
-)
+OUTPUT_SIZE_SLIPS = tuple(_slip(reference_output_size, key, words) for key, words in (
+    ("no_floor", "you divided with / and kept the fraction: Jin (2016)'s (W1 - K + 2P)/S + 1 needs a floor when "
+                 "the stride does not divide size + 2 pad - kernel. Use floor division //."),
+    ("ceil", "you rounded the division up: a window that would hang over the border does not count, so round "
+             "down (floor division //)."),
+    ("no_plus_one", "the + 1 is missing: the first window starts at 0, so there is one more window than there "
+                    "are strides."),
+    ("pad_once", "you added the padding once: it goes on both sides, size + 2 * pad."),
+    ("no_stride", "the stride is missing: the windows start at 0, S, 2S, ..., so divide by the stride."),
+))
 
 
 def check_output_size(output_size, cases=None):
@@ -128,7 +128,8 @@ def reference_im2col(x, kh, kw, stride=1, pad=0, slip=None):
     window view (the library's im2col is switched off while this exercise is checked)."""
     N, C, H, W = x.shape
     OH, OW = (H + 2 * pad - kh) // stride + 1, (W + 2 * pad - kw) // stride + 1
-    windows = window_view(x, kh, kw, 1 if slip == "no_stride" else stride, pad)[:, :, :OH, :OW]  # (N, C, OH, OW, kh, kw)
+    step = 1 if slip == "no_stride" else stride
+    windows = window_view(x, kh, kw, step, pad)[:, :, :OH, :OW]       # (N, C, OH, OW, kh, kw)
     blocks = windows.transpose(1, 4, 5, 0, 2, 3).reshape(C, kh, kw, N, OH * OW)
     if slip == "kernel_major":
         blocks = blocks.transpose(1, 2, 0, 3, 4)           # rows (p, q, c)
@@ -286,7 +287,9 @@ def reference_conv_forward(x, W, b, stride=1, pad=0, slip=None):
         out = (cols.T @ W_mat.T).reshape(F, -1) + b[:, None]
     else:
         out = W_mat @ cols + (0.0 if slip == "no_bias" else b[:, None])
-    out = out.reshape(N, F, OH, OW) if slip == "reshape_no_transpose" else out.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)
+    if slip == "reshape_no_transpose":
+        return out.reshape(N, F, OH, OW), (x, W, b, stride, pad, cols)
+    out = out.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)
     return out, (x, W, b, stride, pad, cols)
 
 
@@ -446,8 +449,8 @@ def printed_dx_as_written(delta, W):
 DX_AS_WRITTEN_SLIPS = (
     Slip("repaired", "you flipped the kernel: that is the corrected formula (Exercise 7). Here implement the "
          "summary exactly as written, a full cross-correlation with W as it is.", reference_full_convolution),
-    _slip(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to (C, F, K, K), which "
-                     "scrambles the pairs: swap the channel axes with W.transpose(1, 0, 2, 3)."),
+    _slip(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to "
+          "(C, F, K, K), which scrambles the pairs: swap the channel axes with W.transpose(1, 0, 2, 3)."),
     _slip(reference_full_convolution, "pad_same", "you padded delta by K // 2; the summary says 'full': pad by K - 1."),
 )
 
@@ -466,7 +469,8 @@ def _check_as_written_case(dx_as_written, n, c, h, f, k, seed, as_printed):
                              "delta with W as it is, channels swapped.")
     print("As written, your function computes the printed formula. Now the gradient checker's verdict on it:")
     expect_wrong(check_layer_backward, _full_conv_wrap(dx_as_written), conv2d_forward, arrays, "x",
-                 seed=seed, layout={"x": "NCHW"}, name="dx_as_written", also=(_OWN + "printed_dx_as_written",))
+                 seed=seed, layout={"x": "NCHW"}, name="dx_as_written", also=(_OWN + "printed_dx_as_written",),
+                 slips=bind_slips(DX_FULL_CONVOLUTION_SLIPS[:1], _full_conv_wrap))   # names what is wrong with it
 
 
 def check_dx_as_written(dx_as_written, cases=None, as_printed=None):

@@ -94,7 +94,8 @@ LENET5_PARAMETER_COUNTS_SLIPS = (
 
 def _check_counts_case(lenet5_parameter_counts, table, trainable_subsampling):
     table = np.array(C3_TABLE if table is None else table, dtype=bool)
-    got = call_student(lenet5_parameter_counts, table.copy(), trainable_subsampling, also=("count_parameters", _OWN + "reference_parameter_counts"))
+    got = call_student(lenet5_parameter_counts, table.copy(), trainable_subsampling,
+                       also=("count_parameters", _OWN + "reference_parameter_counts"))
     if not isinstance(got, dict) or set(got) != set(LAYERS):
         raise BadReturn(f"lenet5_parameter_counts must return a dict with the keys {LAYERS}; got "
                         f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.")
@@ -133,20 +134,19 @@ def reference_dscaled_tanh(y, A=A, S=S, slip=None):
     return factor * (1.0 - (y / A) ** 2)
 
 
-DSCALED_TANH_SLIPS = (
-    _slip(reference_dscaled_tanh, "y_as_tanh", "you used y as if it were tanh(S a). The output is y = A tanh(S a), so "
-                "tanh(S a) = y / A and f' = A S (1 - (y / A)^2)."),
-    _slip(reference_dscaled_tanh, "no_AS", "the factor A S = 1.7159 x 2/3 (about 1.144) is missing: the outer A and the inner "
-                "derivative S of the chain rule, f' = A S (1 - tanh^2(S a))."),
-    _slip(reference_dscaled_tanh, "no_S", "the factor S = 2/3 is missing: the chain rule through tanh(S a) brings out the inner "
-                "derivative S."),
-    _slip(reference_dscaled_tanh, "no_A", "the factor A = 1.7159 is missing: f = A tanh(S a) keeps its A in the derivative, "
-                "f' = A S (1 - (y / A)^2)."),
-    _slip(reference_dscaled_tanh, "plain_tanh", "that is the derivative of plain tanh written with its output, 1 - y^2. Here "
-                "y = A tanh(S a): f' = (S / A) (A^2 - y^2)."),
-    _slip(reference_dscaled_tanh, "at_output_as_input", "you evaluated the derivative at y as if y were the pre-activation a "
-                "(tanh(S y)); y is the output: tanh(S a) = y / A, no tanh needed."),
-)
+DSCALED_TANH_SLIPS = tuple(_slip(reference_dscaled_tanh, key, words) for key, words in (
+    ("y_as_tanh", "you used y as if it were tanh(S a). The output is y = A tanh(S a), so tanh(S a) = y / A and "
+                  "f' = A S (1 - (y / A)^2)."),
+    ("no_AS", "the factor A S = 1.7159 x 2/3 (about 1.144) is missing: the outer A and the inner derivative S of "
+              "the chain rule, f' = A S (1 - tanh^2(S a))."),
+    ("no_S", "the factor S = 2/3 is missing: the chain rule through tanh(S a) brings out the inner derivative S."),
+    ("no_A", "the factor A = 1.7159 is missing: f = A tanh(S a) keeps its A in the derivative, "
+             "f' = A S (1 - (y / A)^2)."),
+    ("plain_tanh", "that is the derivative of plain tanh written with its output, 1 - y^2. Here y = A tanh(S a): "
+                   "f' = (S / A) (A^2 - y^2)."),
+    ("at_output_as_input", "you evaluated the derivative at y as if y were the pre-activation a (tanh(S y)); y is "
+                           "the output: tanh(S a) = y / A, no tanh needed."),
+))
 
 
 def check_dscaled_tanh(dscaled_tanh, cases=None):
@@ -240,15 +240,14 @@ def printed_c3_input_grad(delta, W, table, slip=None):
     return result
 
 
-C3_INPUT_GRAD_AS_WRITTEN_SLIPS = (
-    _slip(printed_c3_input_grad, "repaired", "you summed over the output maps d that input map p feeds and stored the result "
-                     "as map p: that is the corrected formula (Exercise 5). Here implement the formula exactly as "
-                     "written: map d of the result is the sum over the input maps p with table[p, d]."),
-    _slip(printed_c3_input_grad, "no_table", "you summed over every input map p; the printed sum runs only over the p with "
-                     "table[p, d] = 1."),
-    _slip(printed_c3_input_grad, "unflipped", "you correlated instead of convolving: the printed formula correlates with "
-                     "rot180(W), i.e. convolves with W. Use the full_conv given in the cell."),
-)
+C3_INPUT_GRAD_AS_WRITTEN_SLIPS = tuple(_slip(printed_c3_input_grad, key, words) for key, words in (
+    ("repaired", "you summed over the output maps d that input map p feeds and stored the result as map p: that "
+                 "is the corrected formula (Exercise 5). Here implement the formula exactly as written: map d of "
+                 "the result is the sum over the input maps p with table[p, d]."),
+    ("no_table", "you summed over every input map p; the printed sum runs only over the p with table[p, d] = 1."),
+    ("unflipped", "you correlated instead of convolving: the printed formula correlates with rot180(W), i.e. "
+                  "convolves with W. Use the full_conv given in the cell."),
+))
 
 
 def _check_c3_as_written_case(c3_input_grad_as_written, n, h, seed, as_printed):
