@@ -1,4 +1,12 @@
-"""Run every benchmarks/bench_*.py (each has a main() that prints its table)."""
+"""Run every benchmarks/bench_*.py (each has a main() that prints its table).
+
+    python benchmarks/run_all.py              all of them (`make bench`)
+    python benchmarks/run_all.py conv rnn     the files whose name contains one of the words
+
+Options of single benchmarks come from the environment, e.g. bench_notebooks (every notebook
+as a student runs it, idle and with a busy core): BENCH_AUTOGRADE=1 adds the time of autograding
+one whole submission, BENCH_CELLS=N the N slowest cells; bench_autograde: BENCH_CLASS, JOBS.
+"""
 from __future__ import annotations
 
 import importlib
