@@ -16,7 +16,7 @@ test test-fast autograde: export MKL_NUM_THREADS = 1
 # jupyter refuses to run as root without --allow-root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast browser-deps release autograde feedback grades bench student-bundle lite clean help
+.PHONY: setup lab test test-fast browser-deps release autograde feedback grades bench student-bundle gradescope gradescope-check lite clean help
 
 help:
 	@echo "make lab        install (first time) and open the course in JupyterLab"
@@ -27,6 +27,8 @@ help:
 	@echo "make grades     grades.csv (nbgrader) and grades_by_student.csv in autograder/; CANVAS=export.csv fills a Canvas import"
 	@echo "make bench      run the performance benchmarks and print tables"
 	@echo "make student-bundle  build student-bundle.zip: what students receive"
+	@echo "make gradescope  autograder zips for Gradescope in autograder/dist/gradescope/ (one per notebook, course.zip)"
+	@echo "make gradescope-check SUBMISSION=nb.ipynb  run such a zip locally and print what the student sees"
 	@echo "make lite       build dist/lite/: the course as a static JupyterLite site (runs in the browser)"
 
 $(STAMP): pyproject.toml
@@ -76,6 +78,13 @@ bench: setup
 
 student-bundle: setup
 	$(PY) autograder/student_bundle.py
+
+gradescope: setup
+	$(PY) autograder/gradescope/build.py $(ASSIGNMENT)
+
+gradescope-check: gradescope
+	@test -n "$(SUBMISSION)" || (echo "usage: make gradescope-check SUBMISSION=path/to/notebook.ipynb" && exit 2)
+	$(PY) autograder/gradescope/check.py "$(SUBMISSION)"
 
 # The browser edition: its build tools go into build/lite-venv/, downloads into build/lite-cache/.
 lite:

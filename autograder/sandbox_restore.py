@@ -3,7 +3,8 @@
 `RestoreLockedCells` (sanitize step of autograde, in place of nbgrader's OverwriteCells): locked
 cells get their original source back from the gradebook, graded cells the student deleted are put
 back (after the cell that preceded them, else at the end), and every restored graded cell is
-flagged (RESTORED_FLAG) so that GuardedExecute prints RESTORED_NOTE in its output.
+flagged (RESTORED_FLAG) so that GuardedExecute prints RESTORED_NOTE in its output. Cells that the
+source does not know (a notebook from an older release) become ordinary cells.
 """
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class RestoreLockedCells(OverwriteCells):
     def preprocess_cell(self, cell, resources, cell_index):
         before = cell.source
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        meta = cell.metadata.get("nbgrader")
+        if meta is not None and "grade_id" not in meta:
+            # A cell the source does not have (nbgrader drops its unknown grade_id; a notebook from an
+            # older release): an ordinary cell now, or nbgrader's own add_missing_task_cells fails.
+            del cell.metadata["nbgrader"]
+            return cell, resources
         if cell.cell_type == "code" and is_grade(cell) and visible_lines(cell.source) != visible_lines(before):
             cell.metadata[RESTORED_FLAG] = True
         return cell, resources

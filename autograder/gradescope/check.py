@@ -32,7 +32,7 @@ from gradescope.report import as_text  # noqa: E402
 
 def unpack(zip_path: Path, root: Path) -> Path:
     """Lay out `root` like Gradescope's /autograder from an autograder zip; return root."""
-    (root / "source").mkdir(parents=True)
+    (root / "source").mkdir(parents=True)  # `root` itself may exist already
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):
@@ -51,9 +51,11 @@ def submit(root: Path, submission: Path) -> None:
         shutil.copy2(submission, root / "submission" / submission.name)
 
 
-def run(root: Path, timeout: int | None = None, python: str = sys.executable, limit: float = 3600) -> tuple[dict, float, str]:
-    """Run root/run_autograder; return (results.json, seconds, its stdout and stderr)."""
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python)
+def run(root: Path, timeout: int | None = None, python: str = sys.executable, limit: float = 3600,
+        env: dict | None = None) -> tuple[dict, float, str]:
+    """Run root/run_autograder (environment: this one, plus `env`); return (results.json, seconds,
+    its stdout and stderr)."""
+    env = dict(os.environ, **(env or {}), AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python)
     env["PATH"] = str(Path(python).parent) + os.pathsep + env.get("PATH", "")
     if timeout:
         env["AUTOGRADER_CELL_TIMEOUT"] = str(timeout)

@@ -65,8 +65,9 @@ def exercise_names(nb) -> dict[str, str]:
 
 
 def escape(text: str) -> str:
-    """Plain text that markdown shows as it is."""
-    return re.sub(r"([\\`*\[\]<>|])", r"\\\1", text)
+    """Plain text that markdown shows as it is (inline `code` stays code)."""
+    text = re.sub(r"([\\*\[\]<|])", r"\\\1", text)
+    return re.sub(r"(?m)^(\s*)([>#])", r"\1\\\2", text)
 
 
 def _fence(text: str) -> str:
@@ -110,11 +111,11 @@ def text_markdown(text: str) -> str:
 
 
 def _student_frames(error: dict, count) -> str:
-    """The traceback frames outside the graded cell itself (the student's own code), plain text."""
-    frames = [ANSI.sub("", f) for f in error.get("traceback", [])[1:-1]]
-    keep = [f for f in frames if not re.match(rf"\s*Cell In\[{count}\]", f)] if count is not None else frames
-    text = "\n".join(f.rstrip() for f in keep if f.strip())
-    return "\n".join(text.splitlines()[-MAX_FRAMES_LINES:])
+    """The traceback frames in the student's own cells (not the graded cell, not library code)."""
+    frames = [ANSI.sub("", f) for f in error.get("traceback", [])]
+    keep = [f.rstrip() for f in frames if re.match(r"\s*Cell In\[\d+\]", f)
+            and not re.match(rf"\s*Cell In\[{count}\]", f)]
+    return "\n".join("\n".join(keep).splitlines()[-MAX_FRAMES_LINES:])
 
 
 def _join(text) -> str:
