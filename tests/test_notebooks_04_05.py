@@ -1,12 +1,15 @@
 """Notebooks 04 (CNN, im2col) and 05 (LeNet-5), checked in-process (fast; the nbgrader pipeline
 itself is tests/test_pipeline.py).
 
-- structure: 4-8 graded exercises with hidden tests, points, a find-the-slip (expect_wrong) exercise,
+- structure: 4-8 graded exercises with hidden tests, points, a find-the-slip exercise checked against
+  the printed formula, each exercise followed by its visible check cell and then its graded cell,
   no outputs, a student version without solutions;
-- the solution's graded cells all pass and write nothing to stderr;
+- the solution's graded and check cells all pass and write nothing to stderr;
 - every wrong submission of tests/pipeline_cases/{04,05}_*.py fails exactly its own graded cells,
-  with the expected words in the message;
-- the blank student version fails in graded cells only (demos, explorers and training still run);
+  with the expected words in the message of the graded cell and of the visible check before it;
+- the blank student version fails in graded and check cells only (demos, explorers and training still run);
+- what the notebooks' text promises about themselves (the section on the flip, the rule on library calls,
+  the whole-network check with one BLAS thread);
 - (slow) the default training run of 05 reaches at least 97% test accuracy.
 """
 from __future__ import annotations
