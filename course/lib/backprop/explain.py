@@ -57,6 +57,9 @@ def across_tensors(ok: Mapping[str, bool], stages: Sequence[Stage]) -> Optional[
     ok: label -> True if that gradient passed; labels not in any stage are ignored.
     stages: from the loss back to the input (see the module docstring).
     consequences: the set of wrong labels in stages after the first wrong one.
+    When a gradient computed from the first wrong stage's error signal is right (in that stage, or
+    in a later one while nothing later is wrong), the signal is right and the error is in how the
+    wrong gradients are formed from it: the headline says so instead of "the error enters".
     """
     ordered = [(i, label) for i, stage in enumerate(stages) for label in stage.labels if label in ok]
     wrong = [(i, label) for i, label in ordered if not ok[label]]
@@ -65,21 +68,23 @@ def across_tensors(ok: Mapping[str, bool], stages: Sequence[Stage]) -> Optional[
     first = wrong[0][0]
     entering = [label for i, label in wrong if i == first]
     later = [label for i, label in wrong if i > first]
-    right = [label for _, label in ordered if ok[label]]
-    siblings = [label for label in stages[first].labels if label in ok and ok[label]]
-    parts = []
-    right = [label for label in right if label not in siblings]
-    if right:
-        parts.append(f"{join_names(right)} right; ")
-    if siblings:
-        verb = "is" if len(siblings) == 1 else "are"
-        parts.append(f"{join_names(entering)} wrong, although {join_names(siblings)}, computed from the same error "
-                     f"signal, {verb} right: the error is in how {join_names(entering)} "
-                     f"{'is' if len(entering) == 1 else 'are'} formed from that signal, not in the signal itself.")
+    witnesses = [label for i, label in ordered if ok[label] and (i == first or (i > first and not later))]
+    right = [label for _, label in ordered if ok[label] and label not in witnesses]
+    parts = [f"{join_names(right)} right; "] if right else []
+    if witnesses:
+        parts.append(f"{join_names(entering)} wrong, although {join_names(witnesses)}, computed from the same "
+                     f"error signal, {_is(witnesses)} right: the error is in how {join_names(entering)} "
+                     f"{_is(entering)} formed from that signal, not in the signal itself.")
+    elif later and any(ok[label] for i, label in ordered if i > first):
+        # some gradients after the first wrong stage are right, others wrong: no single place to name
+        return f"{join_names(right)} right; {join_names(entering + later)} wrong.", set()
     else:
         parts.append(f"{join_names(entering)} wrong: the error enters {stages[first].enters}.")
     if later:
-        verb = "is" if len(later) == 1 else "are"
-        parts.append(f" {join_names(later)} {verb} computed from that wrong error signal, so {'it is' if verb == 'is' else 'they are'} wrong as a "
-                     f"consequence: fix the step above first.")
+        parts.append(f" {join_names(later)} {_is(later)} computed from that wrong error signal, so "
+                     f"{'it is' if len(later) == 1 else 'they are'} wrong as a consequence: fix the step above first.")
     return "".join(parts), set(later)
+
+
+def _is(names) -> str:
+    return "is" if len(names) == 1 else "are"
