@@ -21,6 +21,7 @@ import numpy as np
 
 from ..activations import scaled_tanh
 from ..conv import conv2d_backward, conv2d_forward
+from ..explain import Stage
 from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_layer_backward,
                        expect_wrong, random_inputs)
 from ..lenet import C3_TABLE, lenet5_shapes
@@ -204,11 +205,18 @@ SUBSAMPLING_BACKWARD_SLIPS = (
 )
 
 
+SUBSAMPLING_BACKWARD_STAGES = (
+    Stage(("dx", "dcoeff", "dbias"), "in how dout is read: all three are built from dout as it is (dbias is dout "
+                                     "summed over n, i, j; no g' and no 1/4 to apply here)"),
+)
+
+
 def _check_subsampling_case(subsampling_backward, n, c, h, w, size, seed):
     check_layer_backward(subsampling_backward, subsample_forward,
                          random_inputs({"x": (n, c, h, w), "coeff": (c,), "bias": (c,)}, seed=seed),
                          ("x", "coeff", "bias"), seed=seed, forward_kwargs={"size": size},
-                         layout={"x": "NCHW"}, name="subsampling_backward", slips=SUBSAMPLING_BACKWARD_SLIPS)
+                         layout={"x": "NCHW"}, name="subsampling_backward", slips=SUBSAMPLING_BACKWARD_SLIPS,
+                         stages=SUBSAMPLING_BACKWARD_STAGES)
 
 
 def check_subsampling_backward(subsampling_backward, cases=None):
@@ -321,6 +329,12 @@ C3_BACKWARD_SLIPS = (
 )
 
 
+C3_BACKWARD_STAGES = (
+    Stage(("dx", "dW", "db"), "in how dout is read: all three are computed from dout as it is (db is dout summed "
+                              "over n, i, j)"),
+)
+
+
 def _c3_wrap(table):
     return lambda fn: (lambda dout, cache: fn(dout, cache, table.copy()))
 
@@ -332,7 +346,8 @@ def _check_c3_case(c3_backward, n, h, k, table, seed):
     check_layer_backward(wrap(c3_backward), _masked_forward(table),
                          random_inputs({"x": (n, c, h, h), "W": (f, c, k, k), "b": (f,)}, seed=seed),
                          ("x", "W", "b"), seed=seed, layout={"x": "NCHW", "W": "FCHW"},
-                         allow=("conv2d_backward",), name="c3_backward", slips=bind_slips(C3_BACKWARD_SLIPS, wrap))
+                         allow=("conv2d_backward",), name="c3_backward", slips=bind_slips(C3_BACKWARD_SLIPS, wrap),
+                         stages=C3_BACKWARD_STAGES)
 
 
 def small_table():
