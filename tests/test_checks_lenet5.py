@@ -205,3 +205,13 @@ def test_full_conv_is_the_notebooks_helper():
         for q in range(3):
             expected[:, p:p + 4, q:q + 4] += k[p, q] * a
     assert np.allclose(checks.full_conv(a, k), expected)
+
+
+def test_subsampling_says_where_the_error_enters():
+    def only_dx(dout, cache):
+        dx, dcoeff, dbias = subsampling_kron_einsum(dout, cache)
+        return 1.3 * dx, dcoeff, dbias
+
+    failed, message, _ = run_check(exercise("subsampling_backward"), only_dx)
+    assert failed and message.startswith("dx wrong, although dcoeff and dbias, computed from the same error signal")
+    assert "1.3x the right value" in message
