@@ -8,7 +8,7 @@ import pytest
 from backprop import softmax
 from backprop.checks import softmax as checks
 from backprop.checks.catalogue import VAGUE, run_check
-from backprop.grading import GradingError
+from backprop.grading import check_values_slips, GradingError
 
 
 def exercise(name):
@@ -185,16 +185,16 @@ def test_a_wrong_loss_without_a_known_slip_keeps_the_ratio():
     assert "Recognised mistake" not in str(err.value)
 
 
-def test_check_values_named_compares_overflow_as_it_is():
+def test_check_values_slips_compares_overflow_as_it_is():
     slip = exercise("log_softmax").slips[0]
     X = np.array([[1000.0, 0.0]])
     with np.errstate(over="ignore"):
         overflowed = slip.fn(X)
     with pytest.raises(GradingError, match="Recognised mistake"):
-        checks.check_values_named({"v": overflowed}, {"v": checks.reference_log_softmax(X)},
+        check_values_slips({"v": overflowed}, {"v": checks.reference_log_softmax(X)},
                                   [(slip, {"v": overflowed})])
     with pytest.raises(GradingError) as err:   # a NaN that is not the slip's NaN pattern is not named
-        checks.check_values_named({"v": np.array([[np.nan, 0.0]])}, {"v": checks.reference_log_softmax(X)},
+        check_values_slips({"v": np.array([[np.nan, 0.0]])}, {"v": checks.reference_log_softmax(X)},
                                   [(slip, {"v": overflowed})])
     assert "Recognised" not in str(err.value)
 

@@ -44,7 +44,7 @@ from .explain import across_tensors
 from .gradcheck import DEFAULT_RTOL, TABLE_HEAD, check_gradients, format_shape, format_table
 from .returned import inspect_returned
 from .rules import plural
-from .slips import matching_slip
+from .slips import matching_slip, run_slip
 
 last_report = None
 """The GradCheckReport of the last successful check (the checks return None, so that a graded
@@ -54,6 +54,7 @@ __all__ = [
     "GradingError", "NotImplementedYet", "StudentCodeError", "ReferenceCalled", "BadReturn", "WrongGradient",
     "WrongValue", "random_inputs", "random_labels", "blocked_reference", "call_student",
     "check_layer_backward", "check_function_gradients", "check_derivative", "check_value", "check_value_slips",
+    "check_values_slips",
     "expect_wrong",
 ]
 
@@ -632,20 +633,11 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
     result = call_student(student_fn, name=fname, block=block, allow=allow, also=also, **student_inputs)
     labels = tuple("d" + g for g in wrt)
     if returns_loss:
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise BadReturn(f"{fname} should return (loss, gradients); it returned a {type(result).__name__}"
-                            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
-        student_loss, result = result
         with _quiet():
             true_loss = float(loss(**{g: arrays[g].copy() for g in wrt}))
-        arr, problem = _inspect_array(student_loss, "the loss", (), what="value")
-        if problem:
-            raise BadReturn(f"{fname}: {problem[1]}", {"loss": problem[0]})
-        if not np.isclose(float(arr), true_loss, rtol=1e-7, atol=1e-12):
-            ratio = float(arr) / true_loss if true_loss else float("nan")
-            raise WrongValue(f"{fname} returned the loss {float(arr):.10g}, but the loss is {true_loss:.10g} "
-                             f"(ratio {ratio:.4g}). Check the forward pass and the loss's normalisation.",
-                             {"loss": "value"})
+        candidates = ((slip, _loss_and_grads(run_slip(slip.fn, **{k: _copy_tree(v) for k, v in arrays.items()}),
+                                             wrt, labels, fname)) for slip in slips)
+        result = _check_returned_loss(result, true_loss, fname, wrt, labels, candidates)
     values = _split_result(result, wrt, labels, fname)
 
     def run(fn):
@@ -656,6 +648,42 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
                     batch_size=batch_size, rtol=rtol, seed=seed,
                     title=f"{fname}: gradients of the loss against finite differences",
                     explain=_explainer(slips, stages, run))
+
+
+def _loss_and_grads(result, wrt, labels, fname) -> Optional[dict]:
+    """(loss, gradients) -> {"loss": loss, "dW": ..., ...}, or None when it cannot be read that way."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return None
+    try:
+        return {"loss": result[0], **_relabel(_split_result(result[1], wrt, labels, fname), wrt, labels)}
+    except GradingError:
+        return None
+
+
+def _check_returned_loss(result, true_loss, fname, wrt, labels, candidates):
+    """The gradients of a (loss, gradients) result once its loss is right; a wrong loss raises, with the
+    known slip (candidates: (Slip, {"loss": ..., "dW": ...})) that returns the same loss and gradients."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise BadReturn(f"{fname} should return (loss, gradients); it returned a {type(result).__name__}"
+                        + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
+    student_loss, grads = result
+    try:
+        arr, problem = _inspect_array(student_loss, "the loss", (), what="value")
+        if problem:
+            raise BadReturn(f"{fname}: {problem[1]}", {"loss": problem[0]})
+        if not np.isclose(float(arr), true_loss, rtol=1e-7, atol=1e-12):
+            ratio = float(arr) / true_loss if true_loss else float("nan")
+            raise WrongValue(f"{fname} returned the loss {float(arr):.10g}, but the loss is {true_loss:.10g} "
+                             f"(ratio {ratio:.4g}). Check the forward pass and the loss's normalisation.",
+                             {"loss": "value"})
+    except GradingError as err:
+        got = _loss_and_grads(result, wrt, labels, fname)
+        slip = matching_slip(got, candidates, right={"loss": true_loss}) if got else None
+        if slip is None:
+            raise
+        raise _headlined(err, slip) from None
+    return grads
 
 
 def check_derivative(student_df: Callable, f: Callable, x=None, *, shape=(3, 4), seed: int = 0,
@@ -739,21 +767,39 @@ def check_value(got, expected, *, name: str = "the result", rtol: float = 1e-7, 
     return None
 
 
-def check_value_slips(got, expected, *, slips: Sequence = (), name: str = "the result", **kwargs):
-    """check_value, and when the value is wrong, name the known slip whose value it equals.
+def check_values_slips(got: Mapping, expected: Mapping, candidates: Iterable = (), **kwargs):
+    """check_value for each name of `expected`; when one is wrong, the known slip whose values equal
+    the student's is named first ("Recognised mistake: ...").
 
-    slips: pairs (Slip, the value that slip gives on the same inputs); kwargs go to check_value.
+    got, expected: name -> value (the name is what messages call it, e.g. "clipped['Wx']").
+    candidates: pairs (Slip, {name: that slip's value on the same inputs}, or None if it cannot run).
+    kwargs: rtol, atol, hint, what, as for check_value. Prints "<name>: ok" per value.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     try:
-        return check_value(got, expected, name=name, **kwargs)
-    except WrongValue as err:
-        slip = matching_slip({name: got}, ((s, {name: v}) for s, v in slips), right={name: expected})
+        for name, value in expected.items():
+            check_value(got[name], value, name=name, **kwargs)
+    except GradingError as err:
+        slip = matching_slip(got, candidates, right=expected)
         if slip is None:
             raise
-        headline = f"Recognised mistake: {slip.words}"
-        print(headline)
-        raise WrongValue(f"{headline}\n{err}", err.kinds) from None
+        raise _headlined(err, slip) from None
+
+
+def check_value_slips(got, expected, *, slips: Sequence = (), name: str = "the result", **kwargs):
+    """check_values_slips for one value; slips: pairs (Slip, the value that slip gives on the same inputs)."""
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
+    return check_values_slips({name: got}, {name: expected}, ((s, {name: v}) for s, v in slips), **kwargs)
+
+
+def _headlined(err: GradingError, slip) -> GradingError:
+    """The same failure, printed and raised with the slip's words first."""
+    headline = f"Recognised mistake: {slip.words}"
+    print(headline)
+    new = type(err)(f"{headline}\n{err}", err.kinds)
+    if hasattr(err, "report"):
+        new.report = err.report
+    return new
 
 
 def expect_wrong(check: Callable, *args, kind=None, **kwargs):

@@ -19,11 +19,11 @@ from functools import partial
 import numpy as np
 
 from ..explain import Stage
-from ..grading import BadReturn, call_student, check_layer_backward, random_inputs, random_labels
+from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_values_slips,
+                       random_inputs, random_labels)
 from ..rnn import rnn_backward, rnn_forward, rnn_sequence_loss_and_grads, rnn_step_forward
-from ..slips import Slip
+from ..slips import Slip, run_slip
 from . import Exercise, bind_slips, run_cases
-from .softmax import check_loss_and_gradients, check_values_named
 
 __all__ = [
     "check_rnn_step_backward", "check_liao_bptt", "check_rnn_backward", "check_clip_by_global_norm",
@@ -307,18 +307,12 @@ def _check_clip_case(clip_by_global_norm, shapes, max_norm, seed, scale=1.0):
         return None if out is None else {"the global norm before clipping": out[1],
                                          **{f"clipped[{k!r}]": out[0][k] for k in grads}}
 
-    candidates = ((s, named(_run(s.fn, grads, max_norm))) for s in CLIP_BY_GLOBAL_NORM_SLIPS)
+    candidates = ((s, named(run_slip(s.fn, {k: v.copy() for k, v in grads.items()}, max_norm)))
+                  for s in CLIP_BY_GLOBAL_NORM_SLIPS)
     print(f"max_norm = {max_norm}:")
-    check_values_named(named(result), named(reference_clip_by_global_norm(grads, max_norm)), candidates,
+    check_values_slips(named(result), named(reference_clip_by_global_norm(grads, max_norm)), candidates,
                        hint="The global norm is sqrt(sum of squares over ALL entries of ALL gradients); every "
                             "gradient is multiplied by the same factor min(1, max_norm / norm).")
-
-
-def _run(fn, grads, max_norm):
-    try:
-        return fn({k: v.copy() for k, v in grads.items()}, max_norm)
-    except Exception:  # a slip that cannot run here simply does not match
-        return None
 
 
 def check_clip_by_global_norm(clip_by_global_norm, cases=None):
@@ -403,7 +397,8 @@ def _check_sequence_case(sequence_loss_and_grads, N, T, V, H, seed):
         called.__name__ = getattr(fn, "__name__", "your function")
         return called
 
-    check_loss_and_gradients(wrap(sequence_loss_and_grads), _sequence_loss, inputs, SEQUENCE_NAMES, seed=seed,
+    check_function_gradients(wrap(sequence_loss_and_grads), _sequence_loss, inputs, SEQUENCE_NAMES,
+                             returns_loss=True, seed=seed,
                              allow=("rnn_backward",), name=f"sequence_loss_and_grads (N={N}, T={T})",
                              slips=bind_slips(SEQUENCE_LOSS_AND_GRADS_SLIPS, wrap), stages=SEQUENCE_STAGES)
 

@@ -10,27 +10,22 @@ softmax + cross-entropy over a batch, weight decay and a digit classifier.
     check_classifier_loss_and_grads(classifier_loss_and_grads)   tanh MLP + softmax CE + (lam/2)||W||^2
 
 Every check takes `cases=None` (the visible cases) or a list of dicts with other shapes and seeds.
-Two helpers serve the checks of notebook 06 too: `check_values_named` (several values, one
-known slip named first; results that overflow to inf or NaN are compared as they are) and
-`check_loss_and_gradients` (a function returning (loss, gradients): a wrong loss is matched
-against the slips as well as wrong gradients).
 """
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Mapping
 
 import numpy as np
 
 from ..explain import Stage
-from ..grading import (BadReturn, GradingError, WrongValue, call_student, check_function_gradients, check_value,
+from ..grading import (BadReturn, call_student, check_function_gradients, check_values_slips,
                        expect_wrong, random_inputs, random_labels)
 from ..losses import log_softmax as _library_log_softmax, softmax as _library_softmax
-from ..slips import Slip, results_agree
+from ..slips import Slip, run_slip
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
-    "check_values_named", "check_loss_and_gradients",
     "check_log_softmax", "check_softmax_jacobian", "check_jin_eq17_as_written", "check_jin_eq19",
     "check_softmax_cross_entropy_backward", "check_weight_decay_step", "check_classifier_loss_and_grads",
     "EXERCISES",
@@ -38,128 +33,8 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------------
-# Shared: name a known slip among several values, and in a (loss, gradients) result
+# Shared
 # ------------------------------------------------------------------------------------------------
-
-def _same(a, b) -> bool:
-    """Equal shapes, the same NaN and infinite entries, and the finite ones agree (slips.results_agree)."""
-    try:
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    if a.shape != b.shape:
-        return False
-    fa, fb = np.isfinite(a), np.isfinite(b)
-    if not np.array_equal(fa, fb) or not np.array_equal(a[~fa], b[~fb], equal_nan=True):
-        return False
-    return results_agree(a[fa], b[fb])
-
-
-def _named_slip(got: Mapping, right: Mapping, candidates: Iterable):
-    """The first slip whose results equal `got` entry by entry and differ from `right`, or None.
-
-    candidates: (Slip, {name: value}) pairs, or (Slip, None) for a slip that could not run.
-    """
-    for slip, results in candidates:
-        if results is None or set(got) - set(results):
-            continue
-        if all(_same(results[k], right[k]) for k in got if k in right):
-            continue
-        if all(_same(got[k], results[k]) for k in got):
-            return slip
-    return None
-
-
-def _run_slip(fn, *args, **kwargs):
-    """What a slip returns on these inputs, or None if it cannot run on them (numpy warnings silenced)."""
-    try:
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-    except Exception:  # a slip that cannot run here simply does not match
-        return None
-
-
-def _with_headline(err: GradingError, headline: str) -> GradingError:
-    """The same failure, its message preceded by the headline."""
-    new = type(err)(f"{headline}\n{err}", err.kinds)
-    if hasattr(err, "report"):
-        new.report = err.report
-    return new
-
-
-def check_values_named(got: Mapping, expected: Mapping, candidates: Iterable = (), *, hint: str = "", **kwargs):
-    """check_value for each name of `expected`; when one is wrong, a matching known slip is named first.
-
-    got, expected: name -> value (the name is what messages call it, e.g. "clipped['Wx']").
-    candidates: (Slip, {name: that slip's value on the same inputs}) pairs.
-    kwargs: rtol, atol, what for check_value. Prints "<name>: ok" per value; raises the first failure.
-    """
-    __tracebackhide__ = True
-    slip = None
-    try:
-        for name, value in expected.items():
-            check_value(got[name], value, name=name, hint=hint, **kwargs)
-    except GradingError as err:
-        slip = _named_slip(got, expected, candidates)
-        if slip is None:
-            raise
-        headline = f"Recognised mistake: {slip.words}"
-        print(headline)
-        raise _with_headline(err, headline) from None
-
-
-def _named_results(result, names: Sequence[str]) -> Optional[dict]:
-    """(loss, gradients) -> {"loss": ..., "d<name>": ...}; None when it cannot be read that way."""
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return None
-    loss, grads = result
-    out = {"loss": loss}
-    if isinstance(grads, Mapping):
-        for name in names:
-            key = name if name in grads else "d" + name
-            if key not in grads:
-                return None
-            out["d" + name] = grads[key]
-    elif isinstance(grads, (tuple, list)) and len(grads) == len(names):
-        out.update(("d" + name, g) for name, g in zip(names, grads))
-    elif len(names) == 1:
-        out["d" + names[0]] = grads
-    else:
-        return None
-    return out
-
-
-def check_loss_and_gradients(student_fn, loss_fn, inputs: Mapping, wrt, *, slips: Sequence = (), **kwargs):
-    """check_function_gradients(..., returns_loss=True, slips=slips), and when the LOSS is wrong (or NaN), the
-    known slip whose loss and gradients equal the student's is named first (slip.fn is called like student_fn).
-
-    kwargs: as for check_function_gradients (seed, batch_size, name, allow, also, stages, ...).
-    """
-    __tracebackhide__ = True
-    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
-    returned = []
-
-    def recorded(**kw):
-        result = student_fn(**kw)
-        returned.append(result)
-        return result
-
-    recorded.__name__ = getattr(student_fn, "__name__", "your function")
-    try:
-        check_function_gradients(recorded, loss_fn, inputs, wrt, returns_loss=True, slips=slips, **kwargs)
-    except (WrongValue, BadReturn) as err:
-        got = _named_results(returned[0], wrt) if returned else None
-        if got is None or "loss" not in err.kinds:
-            raise
-        candidates = ((slip, _named_results(_run_slip(slip.fn, **_copies(inputs)), wrt)) for slip in slips)
-        right = {"loss": _run_slip(loss_fn, **_copies(inputs))}
-        slip = _named_slip(got, right, candidates)
-        if slip is None:
-            raise
-        headline = f"Recognised mistake: {slip.words}"
-        print(headline)
-        raise _with_headline(err, headline) from None
-
 
 def _named_like(fn, wrapper):
     """wrapper, named like fn: a message then says "jin_eq19 is not implemented yet", not "<lambda> ..."."""
@@ -225,8 +100,8 @@ def _check_log_softmax_case(log_softmax, N=None, K=None, seed=0, scale=1.0, X=No
     label = label or f"the logits {X.tolist()}"
     got = call_student(log_softmax, X.copy(), also=("log_softmax", "softmax"), name="log_softmax")
     name = f"log_softmax of {label}"
-    candidates = ((s, {name: _run_slip(s.fn, X.copy())}) for s in LOG_SOFTMAX_SLIPS)
-    check_values_named({name: got}, {name: reference_log_softmax(X)}, candidates, rtol=1e-9, atol=1e-12,
+    candidates = ((s, {name: run_slip(s.fn, X.copy())}) for s in LOG_SOFTMAX_SLIPS)
+    check_values_slips({name: got}, {name: reference_log_softmax(X)}, candidates, rtol=1e-9, atol=1e-12,
                        hint=LOG_SOFTMAX_HINT)
 
 
@@ -336,9 +211,9 @@ def _eq17_case(jin_eq17_as_written, K, label, seed):
     y, t = _library_softmax(inputs["x"]), inputs["t"]
     name = f"jin_eq17_as_written(y, t) for K={K}, label {label}"
     got = call_student(jin_eq17_as_written, y.copy(), t.copy(), name="jin_eq17_as_written")
-    candidates = ((s, {name: _run_slip(s.fn, y.copy(), t.copy())}) for s in JIN_EQ17_SLIPS)
+    candidates = ((s, {name: run_slip(s.fn, y.copy(), t.copy())}) for s in JIN_EQ17_SLIPS)
     print("--- does it compute eq. (17) as printed?")
-    check_values_named({name: got}, {name: reference_jin_eq17_as_written(y, t)}, candidates, rtol=1e-9,
+    check_values_slips({name: got}, {name: reference_jin_eq17_as_written(y, t)}, candidates, rtol=1e-9,
                        atol=1e-12, hint="Implement the right-hand side of (17) exactly as printed, the sum from "
                                         "j = i to K included.")
     print("--- the gradient checker on it: it should refute eq. (17)")
@@ -452,7 +327,8 @@ def _mean_ce(logits, labels):
 def _ce_case(softmax_cross_entropy_backward, N, K, seed, scale=1.0):
     inputs = random_inputs({"logits": (N, K)}, seed=seed, scale=scale)
     inputs["labels"] = random_labels(N, K, seed)
-    check_loss_and_gradients(softmax_cross_entropy_backward, _mean_ce, inputs, "logits", seed=seed, batch_size=N,
+    check_function_gradients(softmax_cross_entropy_backward, _mean_ce, inputs, "logits", returns_loss=True,
+                             seed=seed, batch_size=N,
                              also=("softmax_cross_entropy",), slips=SOFTMAX_CROSS_ENTROPY_BACKWARD_SLIPS,
                              name=f"softmax_cross_entropy_backward (N={N}, K={K}, logits of scale {scale:g})")
 
@@ -514,8 +390,8 @@ def _decay_case(weight_decay_step, shapes, lr, lam, seed):
                                                      else "") + ".", {"result": "type"})
     label = {k: f"the new {k} (lr={lr}, lam={lam})" for k in params}
     candidates = ((s, None if r is None else {label[k]: r.get(k) for k in params})
-                  for s in WEIGHT_DECAY_STEP_SLIPS for r in [_run_slip(s.fn, _copies(params), grads, lr, lam)])
-    check_values_named({label[k]: new[k] for k in params},
+                  for s in WEIGHT_DECAY_STEP_SLIPS for r in [run_slip(s.fn, _copies(params), grads, lr, lam)])
+    check_values_slips({label[k]: new[k] for k in params},
                        {label[k]: v for k, v in reference_weight_decay_step(params, grads, lr, lam).items()},
                        candidates, rtol=1e-12, hint="Weights: W - lr * (g + lam * W); biases: b - lr * g (no decay).")
 
@@ -599,8 +475,8 @@ def _classifier_case(classifier_loss_and_grads, N, D, H, K, lam, seed):
         return _named_like(fn, lambda W1, b1, W2, b2, X, labels, lam:
                            fn({"W1": W1, "b1": b1, "W2": W2, "b2": b2}, X, labels, lam))
 
-    check_loss_and_gradients(wrap(classifier_loss_and_grads), _classifier_loss, inputs, _CLASSIFIER_NAMES,
-                             seed=seed, batch_size=N, also=("softmax_cross_entropy",),
+    check_function_gradients(wrap(classifier_loss_and_grads), _classifier_loss, inputs, _CLASSIFIER_NAMES,
+                             returns_loss=True, seed=seed, batch_size=N, also=("softmax_cross_entropy",),
                              name=f"classifier_loss_and_grads (N={N}, lam={lam})",
                              slips=bind_slips(CLASSIFIER_LOSS_AND_GRADS_SLIPS, wrap), stages=CLASSIFIER_STAGES)
 
