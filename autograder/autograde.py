@@ -63,7 +63,9 @@ def register(root: Path, names, students=()) -> list[str]:
 # over TCP without encryption (ipykernel.kernelapp.init_sockets). Grading kernels talk to the grader
 # only, on this machine; their log stays quiet below ERROR. Student output is not a log: unaffected.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
-ROUTINE = ("Removing existing assignment",)   # nbgrader log lines that are not worth a note
+# nbgrader log lines that are not worth a note: it replaces earlier results; a test cell whose hidden
+# tests the student version lacks has another checksum (the cell is restored from the gradebook anyway).
+ROUTINE = ("Removing existing assignment", "Attribute 'checksum' for cell")
 
 
 @dataclass
@@ -123,8 +125,8 @@ def _grade_one(args) -> Graded:
                 time.sleep(1 + attempt)
         stderr = err.read_text(errors="replace")
     ok = bool(result.get("success"))
-    return Graded(student, assignment, ok, "" if ok else short_error(result), time.perf_counter() - start,
-                  notes_of(result.get("log") or "", stderr) if ok else [])
+    notes = notes_of(result.get("log") or "", stderr) if ok else notes_of("", stderr)   # failures: log in PROBLEM
+    return Graded(student, assignment, ok, "" if ok else short_error(result), time.perf_counter() - start, notes)
 
 
 def grade_all(tasks, jobs: int, progress: bool = True) -> list[Graded]:
