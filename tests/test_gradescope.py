@@ -342,7 +342,7 @@ def test_renamed_notebook_is_reported_not_graded(graded):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("BACKPROP_TEST_SETUP_SH"), reason=(
-    "installs the pinned packages from the package index into a new environment (about 4 minutes): "
+    "installs the pinned packages from the package index into a new environment (1.5 to 4 minutes): "
     "set BACKPROP_TEST_SETUP_SH=1 to run"))
 @pytest.mark.skipif(os.geteuid() != 0, reason="the kernels switch to user nobody: needs root")
 def test_setup_sh_builds_an_environment_that_grades_as_nobody(zips, scratch):

@@ -21,6 +21,7 @@ sorted entries).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tomllib
 import zipfile
@@ -31,6 +32,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
 from course_tools import assignments  # noqa: E402
+from gradescope.report import graded_cells  # noqa: E402
 
 VENV = "/opt/backprop-grader"
 COURSE_ZIP = "course"
@@ -145,8 +147,9 @@ def main(argv=None) -> int:
     for path in build(Path(args.out), args.assignments, whole_course=not args.no_course):
         with zipfile.ZipFile(path) as zf:
             notebooks = [n for n in zf.namelist() if n.endswith(".ipynb")]
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(notebooks)} notebook"
-              f"{'s' if len(notebooks) != 1 else ''})")
+            total = sum(points for n in notebooks for _, points in graded_cells(json.loads(zf.read(n))))
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(notebooks)} notebook"
+              f"{'s' if len(notebooks) != 1 else ''}, {total:g} points)")
     return 0
 
 
