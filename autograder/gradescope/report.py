@@ -50,7 +50,9 @@ def exercise_names(nb) -> dict[str, str]:
         if cell.get("cell_type") == "markdown":
             for line in src.splitlines():
                 if re.match(r"#{1,3}\s", line):
-                    heading, label = line.lstrip("#").strip(), None
+                    heading = line.lstrip("#").strip()
+                    numbered = re.match(r"(Exercise\s+[^\s(.:*]+)", heading)   # "### Exercise 1 (2 points): ..."
+                    label = numbered.group(1) if numbered else None
             found = EXERCISE.search(src)
             if found:
                 label = " ".join(found.group(1).split())
