@@ -340,12 +340,12 @@ BROKEN = {
 def as_released(nb: dict) -> dict:
     """What a student holds: solution markers gone (the solutions stay, as if written by the
     student), hidden tests gone from the test cells."""
-    import re
+    from markers import HIDDEN, SOLUTION, cell_source, marker, public_text  # autograder/ is on sys.path
 
     for cell in nb["cells"]:
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        src = re.sub(r"\n?[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src, flags=re.S)
-        cell["source"] = "\n".join(l for l in src.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+        src = public_text(cell_source(cell), (HIDDEN,))
+        cell["source"] = "\n".join(l for l in src.splitlines()
+                                   if l.strip() not in (marker("BEGIN", SOLUTION), marker("END", SOLUTION)))
     return nb
 
 

@@ -57,15 +57,11 @@ def test_bundle_contains_nothing_from_instructor_folders(bundle):
 
 
 def test_bundle_has_no_solution_and_no_hidden_test(bundle):
-    hidden, visible = set(), set()
-    for nb_path in SOLUTIONS.glob("*/*.ipynb"):
-        for cell in json.loads(nb_path.read_text())["cells"]:
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", src, re.S):
-                hidden |= {l.strip() for l in block.splitlines() if len(l.strip()) > 15}
-            visible |= {l.strip() for l in re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", src,
-                                                  flags=re.S).splitlines()}
-    hidden -= visible
+    import markers
+
+    sources = [markers.cell_source(cell) for nb_path in SOLUTIONS.glob("*/*.ipynb")
+               for cell in json.loads(nb_path.read_text())["cells"]]
+    hidden = markers.secret_lines(sources, markers.HIDDEN, min_length=16)
     for name, data in bundle["contents"].items():
         text = data.decode("utf-8", errors="replace")
         for word in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
