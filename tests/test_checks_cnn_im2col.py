@@ -273,3 +273,25 @@ def test_calling_the_checks_own_reference_earns_no_credit(name, reference):
 
     failed, message, _ = run_check(exercise(name), calls_it)
     assert failed and "earns no credit" in message
+
+
+def test_every_message_the_intro_quotes_is_one_the_checker_gives():
+    """The intro quotes two messages (*"..."*): each must be what the checker says about such a mistake."""
+    import json
+    import re
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "solutions/04_cnn_im2col/04_cnn_im2col.ipynb").read_text())
+    intro = nb["cells"][0]["source"]
+    quotes = [" ".join(q.split()).rstrip(". ").lower() for q in re.findall(r'\*"(.+?)"\*', intro, flags=re.S)]
+    assert len(quotes) == 2, quotes
+
+    def border_only(dcols, x_shape, kh, kw, stride=1, pad=0):
+        dx = col2im_add_at(dcols, x_shape, kh, kw, stride, pad)
+        dx[:, :, 0, :] *= 1.5
+        return dx
+
+    said = " ".join(" ".join(run_check(exercise("my_col2im"), fn)[1].split()).lower()
+                    for fn in (slip("my_col2im", "crop_late").fn, border_only))
+    for quote in quotes:
+        assert quote in said, quote

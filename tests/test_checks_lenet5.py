@@ -215,3 +215,16 @@ def test_subsampling_says_where_the_error_enters():
     failed, message, _ = run_check(exercise("subsampling_backward"), only_dx)
     assert failed and message.startswith("dx wrong, although dcoeff and dbias, computed from the same error signal")
     assert "1.3x the right value" in message
+
+
+def test_the_message_the_intro_quotes_is_one_the_checker_gives():
+    import json
+    import re
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "solutions/05_lenet5/05_lenet5.ipynb").read_text())
+    quotes = re.findall(r'\*"(.+?)"\*', nb["cells"][0]["source"], flags=re.S)
+    assert len(quotes) == 1
+    quote = " ".join(quotes[0].split()).rstrip(". ")
+    _, message, _ = run_check(exercise("c3_backward"), slip("c3_backward", "table_ignored").fn)
+    assert quote in " ".join(message.split())
