@@ -59,9 +59,11 @@ def register(root: Path, names, students=()) -> list[str]:
     return problems
 
 
-# The kernel's own start-up log: without CurveZMQ keys every ipykernel warns at start that it runs
-# over TCP without encryption (ipykernel.kernelapp.init_sockets). Grading kernels talk to the grader
-# only, on this machine; their log stays quiet below ERROR. Student output is not a log: unaffected.
+# Every ipykernel started without CurveZMQ keys logs a warning that it talks over TCP without
+# encryption (ipykernel.kernelapp.init_sockets), once per submission. The cure, jupyter_client's
+# KernelManager.transport_encryption = "auto", does not work under the sandbox yet: ipykernel 7.4
+# then rewrites its connection file, which a Landlocked kernel may not write, and dies. So the grading
+# kernels' own log stays below ERROR. Student output (stdout, stderr, errors of cells) is not this log.
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 # nbgrader log lines that are not worth a note: it replaces earlier results; a test cell whose hidden
 # tests the student version lacks has another checksum (the cell is restored from the gradebook anyway).
