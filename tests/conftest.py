@@ -200,3 +200,13 @@ def run_script(root: Path, script: str, *args, timeout: float = 900):
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     return subprocess.run([PYTHON, str(Path(root) / "autograder" / script), *args], cwd=str(root),
                           capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def references_on():
+    """The course's own mistakes (slips built from the references) run with the references switched on,
+    as the slip catalogue runs them; for test modules that make mistakes out of the references."""
+    from backprop.grading import references_allowed
+
+    with references_allowed():
+        yield

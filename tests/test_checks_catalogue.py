@@ -22,13 +22,13 @@ def test_every_notebook_has_a_checks_module():
 
 @pytest.mark.parametrize("module, exercise", EXERCISES, ids=[f"{m}.{e.name}" for m, e in EXERCISES])
 def test_reference_passes(module, exercise):
-    failed, message, printed = run_check(exercise, exercise.reference)
+    failed, message, printed = run_check(exercise, exercise.reference, trusted=True)
     assert not failed, message
 
 
 @pytest.mark.parametrize("module, exercise, slip", SLIPS, ids=[f"{m}.{e.name}.{s.key}" for m, e, s in SLIPS])
 def test_slip_is_named(module, exercise, slip):
-    failed, message, printed = run_check(exercise, slip.fn)
+    failed, message, printed = run_check(exercise, slip.fn, trusted=True)
     assert failed, f"the check of {exercise.name} accepts the slip {slip.key!r}"
     assert message.startswith("Recognised mistake: " + slip.words) or slip.words in message, message
     assert VAGUE not in message and VAGUE not in printed, message

@@ -427,3 +427,17 @@ def test_mutating_a_dataclass_cache_is_refused():
     check_layer_backward(right, forward, inputs, ("x", "W", "b"), seed=4)
     with pytest.raises(BadReturn, match="cache in place"):
         check_layer_backward(mutating, forward, inputs, ("x", "W", "b"), seed=4)
+
+
+def test_the_checks_own_references_are_switched_off_for_students():
+    """Copying an exercise's reference from backprop.checks earns nothing, like the library's backward."""
+    from backprop.checks import batched_mlp
+
+    def copied(Delta, A_prev, W):
+        return batched_mlp.reference_layer_backward_batch(Delta, A_prev, W)
+
+    with pytest.raises(GradingError, match="reference implementation"):
+        batched_mlp.check_layer_backward_batch(copied)
+    batched_mlp.check_layer_backward_batch(batched_mlp.reference_layer_backward_batch.__wrapped__
+                                           if hasattr(batched_mlp.reference_layer_backward_batch, "__wrapped__")
+                                           else lambda D, A, W: (D @ W, D.T @ A, D.sum(axis=0)))

@@ -52,7 +52,7 @@ cell never ends in a value nbgrader would read as partial credit)."""
 
 __all__ = [
     "GradingError", "NotImplementedYet", "StudentCodeError", "ReferenceCalled", "BadReturn", "WrongGradient",
-    "WrongValue", "random_inputs", "random_labels", "blocked_reference", "call_student",
+    "WrongValue", "random_inputs", "random_labels", "blocked_reference", "references_allowed", "call_student",
     "check_layer_backward", "check_function_gradients", "check_derivative", "check_value", "check_value_slips",
     "check_values_slips",
     "expect_wrong",
@@ -164,8 +164,19 @@ class _Block:
     blocked: list = field(default_factory=list)
 
 
+def _is_reference(modname: str, attr: str, val) -> bool:
+    """A library function that answers an exercise: `*_backward`, `*_grads`, and every `reference_*`
+    of backprop.checks (the exercises' own references, which the checks hold beside their slips)."""
+    if attr.startswith("_") or not callable(val) or isinstance(val, type):
+        return False
+    if not str(getattr(val, "__module__", "")).startswith("backprop"):
+        return False
+    return (attr.endswith("_backward") or attr.endswith("_grads")
+            or (modname.startswith("backprop.checks") and attr.startswith("reference_")))
+
+
 def _reference_targets(allow: Iterable[str], also: Iterable[str]) -> dict:
-    """name -> reference function to block: every `*_backward` and `*_grads` of backprop, plus `also`."""
+    """name -> reference function to block: see _is_reference, plus `also`, minus `allow`."""
     import backprop
 
     allow = set(allow)
@@ -176,11 +187,9 @@ def _reference_targets(allow: Iterable[str], also: Iterable[str]) -> dict:
         if modname == __name__:
             continue
         for attr, val in list(vars(mod).items()):
-            if (not attr.startswith("_") and (attr.endswith("_backward") or attr.endswith("_grads"))
-                    and callable(val) and not isinstance(val, type)
-                    and str(getattr(val, "__module__", "")).startswith("backprop")
-                    and attr not in allow):
-                targets.setdefault(attr, val)
+            if attr not in allow and _is_reference(modname, attr, val):
+                key = attr if not attr.startswith("reference_") else f"{modname[len('backprop.'):]}.{attr}"
+                targets.setdefault(key, val)
     for name in also:
         obj = backprop
         for part in name.split("."):
@@ -204,6 +213,23 @@ def _make_blocker(name: str, block: _Block):
     return blocked
 
 
+_REFERENCES_ALLOWED = 0
+"""How many `references_allowed()` blocks are open. A module global on purpose: the autograder's
+guard restores backprop's module state before every graded cell."""
+
+
+@contextlib.contextmanager
+def references_allowed():
+    """Inside this block `blocked_reference` blocks nothing: for the course's own tools, which run
+    the catalogued slips (built from the references) through the checks as if a student wrote them."""
+    global _REFERENCES_ALLOWED
+    _REFERENCES_ALLOWED += 1
+    try:
+        yield
+    finally:
+        _REFERENCES_ALLOWED -= 1
+
+
 @contextlib.contextmanager
 def blocked_reference(*, allow: Iterable[str] = (), also: Iterable[str] = (), namespaces: Iterable = ()):
     """Temporarily replace backprop's reference functions with ones that refuse to run.
@@ -219,7 +245,7 @@ def blocked_reference(*, allow: Iterable[str] = (), also: Iterable[str] = (), na
     restored on exit, also when the body raises.
     """
     state = _Block()
-    targets = _reference_targets(allow, also)
+    targets = _reference_targets(allow, also) if not _REFERENCES_ALLOWED else {}
     by_id = {id(fn): (name, fn) for name, fn in targets.items()}
     blockers = {name: _make_blocker(name, state) for name in targets}
     dicts = [vars(m) for n, m in list(sys.modules.items())
