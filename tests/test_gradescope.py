@@ -226,6 +226,23 @@ def test_launcher_runs_the_kernel_as_the_unprivileged_user(tmp_path):
     assert bad.returncode != 0 and "no such user" in bad.stderr
 
 
+def test_damaged_notebook_gets_a_results_page_that_says_so(zips, scratch):
+    root = check.unpack(zips[ASSIGNMENT], scratch / "damaged")
+    (root / "submission" / NOTEBOOK).write_text('{"cells": [')
+    results, _, log = check.run(root, limit=300, env={"AUTOGRADER_USER": ""})
+    validate(results)
+    assert results["score"] == 0 and len(results["tests"]) == len(points())
+    assert "not a valid notebook" in results["output"] and "download it again" in results["output"], log
+
+
+def test_run_autograder_writes_results_even_when_python_is_missing(zips, scratch):
+    root = check.unpack(zips[ASSIGNMENT], scratch / "no-python")
+    (root / "submission" / NOTEBOOK).write_text(json.dumps(_solution()))
+    results, _, _ = check.run(root, python="/nonexistent/python", limit=60)
+    validate(results)
+    assert results["score"] == 0 and "could not start" in results["output"]
+
+
 # ---------------------------------------------------------------------------------------------
 # run_autograder on submissions (slow)
 # ---------------------------------------------------------------------------------------------
