@@ -164,7 +164,7 @@ def test_train_is_the_module_and_the_trainer_is_importable_from_it():
 
     module = importlib.import_module("backprop.train")
     assert backprop.train is module and module.train is train
-    assert callable(backprop.train)  # older notebooks call backprop.train(...) directly
+    assert not callable(backprop.train)  # a module, not a function in disguise
     assert History is backprop.History
 
 

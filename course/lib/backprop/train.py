@@ -19,13 +19,11 @@ Weight decay applies only to arrays with two or more dimensions (weight matrices
 not to biases, unless `decay` names the keys explicitly.
 
 `backprop.train` is this module; the trainer is `backprop.train.train`
-(`from backprop.train import train`). For the notebooks written before that, the module can also
-be called like the function: `backprop.train(...)` is `backprop.train.train(...)`.
+(`from backprop.train import train`).
 """
 from __future__ import annotations
 
 import sys
-import types
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -262,13 +260,3 @@ def _record_accuracy(history, eval_fn, params, train_set, test_set, batch_size) 
         history.test_acc.append(_evaluate(eval_fn, params, *test_set, batch_size))
         shown["test acc"] = f"{history.test_acc[-1]:.3f}"
     return shown
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as its function `train` (so `from backprop import train` keeps working)."""
-
-    def __call__(self, *args, **kwargs) -> History:
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
