@@ -82,31 +82,25 @@ def c3_backward_einsum(dout, cache, table):
     return dx, dW, dout.sum(axis=(0, 2, 3))
 
 
-@pytest.mark.parametrize("name, fn", [
+CORRECT_STYLES = [   # (exercise, a right answer in another style): tests/test_checks_catalogue.py runs them
     ("lenet5_parameter_counts", counts_numpy_ints),
     ("dscaled_tanh", dscaled_tanh_via_arctanh),
     ("dscaled_tanh", lambda y, A=A, S=S: np.float64(S) / A * (A - y) * (A + y)),
     ("subsampling_backward", subsampling_loops), ("subsampling_backward", subsampling_kron_einsum),
     ("c3_input_grad_as_written", as_written_einsum),
     ("c3_backward", c3_backward_masked_library), ("c3_backward", c3_backward_einsum),
-], ids=lambda v: getattr(v, "__name__", str(v)))
-def test_correct_styles_pass(name, fn):
-    failed, message, _ = run_check(exercise(name), fn)
-    assert not failed, message
+]
 
 
-@pytest.mark.parametrize("ex", checks.EXERCISES, ids=lambda e: e.name)
-def test_hidden_style_cases_pass_for_the_reference(ex):
-    more = {
-        "lenet5_parameter_counts": [dict(table=np.ones((6, 16), dtype=bool), trainable_subsampling=False),
-                                    dict(table=np.eye(6, 16, dtype=bool), trainable_subsampling=True)],
-        "dscaled_tanh": [dict(shape=(1, 1), seed=3), dict(shape=(2, 3, 4), seed=4)],
-        "subsampling_backward": [dict(n=1, c=1, h=2, w=2, size=2, seed=5), dict(n=2, c=4, h=6, w=6, size=3, seed=6)],
-        "c3_input_grad_as_written": [dict(n=1, h=6, seed=7)],
-        "c3_backward": [dict(n=1, h=6, k=5, table=C3_TABLE, seed=8),
-                        dict(n=2, h=5, k=2, table=np.eye(4, 5, dtype=bool) | np.eye(4, 5, k=1, dtype=bool), seed=9)],
-    }[ex.name]
-    ex.check(ex.reference, cases=more)
+HIDDEN_STYLE_CASES = {   # the kinds of cases the graded cells pass
+    "lenet5_parameter_counts": [dict(table=np.ones((6, 16), dtype=bool), trainable_subsampling=False),
+                                dict(table=np.eye(6, 16, dtype=bool), trainable_subsampling=True)],
+    "dscaled_tanh": [dict(shape=(1, 1), seed=3), dict(shape=(2, 3, 4), seed=4)],
+    "subsampling_backward": [dict(n=1, c=1, h=2, w=2, size=2, seed=5), dict(n=2, c=4, h=6, w=6, size=3, seed=6)],
+    "c3_input_grad_as_written": [dict(n=1, h=6, seed=7)],
+    "c3_backward": [dict(n=1, h=6, k=5, table=C3_TABLE, seed=8),
+                    dict(n=2, h=5, k=2, table=np.eye(4, 5, dtype=bool) | np.eye(4, 5, k=1, dtype=bool), seed=9)],
+}
 
 
 # ---------------------------------------------------------------- the words notebook 05 promises

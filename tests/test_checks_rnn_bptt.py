@@ -69,13 +69,10 @@ def sequence_take_along(params, x, targets, bptt):
                               "by": dlogits.sum(axis=(0, 1))}
 
 
-@pytest.mark.parametrize("name, fn", [
+CORRECT_STYLES = [   # (exercise, a right answer in another style): tests/test_checks_catalogue.py runs them
     ("rnn_step_backward", step_einsum), ("liao_bptt", liao_k_outer), ("rnn_backward", bptt_list_and_views),
     ("clip_by_global_norm", clip_concatenated), ("sequence_loss_and_grads", sequence_take_along),
-], ids=lambda v: getattr(v, "__name__", str(v)))
-def test_correct_styles_pass(name, fn):
-    failed, message, _ = run_check(exercise(name), fn)
-    assert not failed, message
+]
 
 
 HIDDEN_STYLE_CASES = {   # the kinds of cases the graded cells pass
@@ -86,22 +83,6 @@ HIDDEN_STYLE_CASES = {   # the kinds of cases the graded cells pass
                             dict(shapes={"A": (6, 6), "c": (6,)}, max_norm=3.0, seed=43, scale=0.1)],
     "sequence_loss_and_grads": [dict(N=1, T=6, V=3, H=5, seed=51), dict(N=4, T=1, V=6, H=2, seed=52)],
 }
-
-
-@pytest.mark.parametrize("ex", checks.EXERCISES, ids=lambda e: e.name)
-def test_hidden_style_cases_pass_for_the_reference(ex):
-    ex.check(ex.reference, cases=HIDDEN_STYLE_CASES[ex.name])
-
-
-SLIPS = [(ex, slip) for ex in checks.EXERCISES for slip in ex.slips]
-
-
-@pytest.mark.parametrize("ex, slip", SLIPS, ids=[f"{e.name}:{s.key}" for e, s in SLIPS])
-def test_every_slip_is_named_without_vague_words(ex, slip):
-    failed, message, printed = run_check(ex, slip.fn)
-    assert failed, f"{slip.key} passed the check"
-    assert message.startswith(f"Recognised mistake: {slip.words}"), message[:600]
-    assert VAGUE not in message and VAGUE not in printed
 
 
 def test_catalogue_sizes():

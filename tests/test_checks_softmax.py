@@ -77,16 +77,13 @@ def classifier_einsum(params, X, labels, lam=0.0):
                               "dW2": np.einsum("nk,nh->kh", D2, H) + lam * W2, "db2": D2.sum(0)}
 
 
-@pytest.mark.parametrize("name, fn", [
+CORRECT_STYLES = [   # (exercise, a right answer in another style): tests/test_checks_catalogue.py runs them
     ("log_softmax", log_softmax_logaddexp), ("log_softmax", log_softmax_rows),
     ("softmax_jacobian", jacobian_loops), ("softmax_jacobian", jacobian_broadcast_fortran),
     ("jin_eq17_as_written", eq17_cumsum), ("jin_eq19", eq19_numpy_scalars),
     ("softmax_cross_entropy_backward", ce_one_hot), ("weight_decay_step", decay_shrink_first),
     ("classifier_loss_and_grads", classifier_einsum),
-], ids=lambda v: getattr(v, "__name__", str(v)))
-def test_correct_styles_pass(name, fn):
-    failed, message, _ = run_check(exercise(name), fn)
-    assert not failed, message
+]
 
 
 HIDDEN_STYLE_CASES = {   # the kinds of cases the graded cells pass
@@ -101,22 +98,6 @@ HIDDEN_STYLE_CASES = {   # the kinds of cases the graded cells pass
     "classifier_loss_and_grads": [dict(N=1, D=3, H=2, K=4, lam=0.2, seed=261),
                                   dict(N=4, D=2, H=7, K=5, lam=1.0, seed=263)],
 }
-
-
-@pytest.mark.parametrize("ex", checks.EXERCISES, ids=lambda e: e.name)
-def test_hidden_style_cases_pass_for_the_reference(ex):
-    ex.check(ex.reference, cases=HIDDEN_STYLE_CASES[ex.name])
-
-
-SLIPS = [(ex, slip) for ex in checks.EXERCISES for slip in ex.slips]
-
-
-@pytest.mark.parametrize("ex, slip", SLIPS, ids=[f"{e.name}:{s.key}" for e, s in SLIPS])
-def test_every_slip_is_named_without_vague_words(ex, slip):
-    failed, message, printed = run_check(ex, slip.fn)
-    assert failed, f"{slip.key} passed the check"
-    assert message.startswith(f"Recognised mistake: {slip.words}"), message[:600]
-    assert VAGUE not in message and VAGUE not in printed
 
 
 def test_catalogue_sizes():
