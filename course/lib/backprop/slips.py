@@ -14,12 +14,13 @@ in `backprop.checks.<notebook>`.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
-__all__ = ["Slip", "results_agree", "run_slip", "matching_slip"]
+__all__ = ["Slip", "slip_factory", "results_agree", "run_slip", "matching_slip"]
 
 MATCH_RTOL = 1e-6
 """Two results agree when every entry differs by less than this, relative to the larger of the
@@ -42,6 +43,15 @@ class Slip:
     def __post_init__(self):
         if not callable(self.fn):
             raise ValueError(f"Slip {self.key!r}: fn must be callable, got {type(self.fn).__name__}")
+
+
+def slip_factory(reference: Callable) -> Callable:
+    """(key, words) -> Slip whose fn is reference(..., slip=key), for a reference that takes a `slip=`
+    keyword and is otherwise called like the student's function."""
+    def make(key: str, words: str) -> Slip:
+        return Slip(key, words, functools.partial(reference, slip=key))
+
+    return make
 
 
 def results_agree(a, b, rtol: float = MATCH_RTOL) -> bool:

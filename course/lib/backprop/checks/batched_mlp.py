@@ -20,7 +20,7 @@ from ..activations import get_activation
 from ..explain import layer_stages
 from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_value,
                        check_value_slips, expect_wrong, random_inputs)
-from ..slips import Slip, matching_slip
+from ..slips import Slip, matching_slip, slip_factory
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
@@ -52,8 +52,7 @@ def reference_layer_backward_batch(Delta, A_prev, W, slip=None):
     return dA_prev, dW, db
 
 
-def _layer_slip(key, words):
-    return Slip(key, words, lambda Delta, A_prev, W: reference_layer_backward_batch(Delta, A_prev, W, slip=key))
+_layer_slip = slip_factory(reference_layer_backward_batch)
 
 
 LAYER_BACKWARD_BATCH_SLIPS = (
@@ -102,8 +101,7 @@ def reference_output_delta_mean(Y, T, U, activation, slip=None):
     return -scale * residual * derivative
 
 
-def _delta_slip(key, words):
-    return Slip(key, words, lambda Y, T, U, activation: reference_output_delta_mean(Y, T, U, activation, slip=key))
+_delta_slip = slip_factory(reference_output_delta_mean)
 
 
 OUTPUT_DELTA_MEAN_SLIPS = (
@@ -183,9 +181,7 @@ def reference_backward_batch(params, cache, T, reduction="mean", slip=None):
     return grads
 
 
-def _backward_slip(key, words):
-    return Slip(key, words, lambda params, cache, T, reduction="mean":
-                reference_backward_batch(params, cache, T, reduction, slip=key))
+_backward_slip = slip_factory(reference_backward_batch)
 
 
 BACKWARD_BATCH_SLIPS = (
@@ -278,8 +274,7 @@ def reference_train_minibatch(loss_and_grads, params, X, T, *, epochs, batch_siz
     return losses
 
 
-def _train_slip(key, words):
-    return Slip(key, words, lambda *a, **kw: reference_train_minibatch(*a, slip=key, **kw))
+_train_slip = slip_factory(reference_train_minibatch)
 
 
 TRAIN_MINIBATCH_SLIPS = (

@@ -26,7 +26,7 @@ from . import Exercise, run_cases
 from ..activations import LECUN_A, LECUN_S, scaled_tanh, sigmoid
 from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_value_slips,
                        expect_wrong, random_inputs)
-from ..slips import Slip, matching_slip
+from ..slips import Slip, matching_slip, slip_factory
 
 __all__ = [
     "check_central_difference", "check_numerical_gradient", "check_relative_error", "check_sigmoid_prime",
@@ -78,8 +78,7 @@ def reference_central_difference(f, x, h=1e-5, *, slip=None):
     return (f(x + h) - f(x - h)) / (2.0 * h)
 
 
-def _cd_slip(key, words):
-    return Slip(key, words, functools.partial(reference_central_difference, slip=key))
+_cd_slip = slip_factory(reference_central_difference)
 
 
 CENTRAL_DIFFERENCE_SLIPS = (
@@ -154,8 +153,7 @@ def reference_numerical_gradient(f, x, h=1e-5, *, slip=None):
     return grad
 
 
-def _ng_slip(key, words):
-    return Slip(key, words, functools.partial(reference_numerical_gradient, slip=key))
+_ng_slip = slip_factory(reference_numerical_gradient)
 
 
 NOT_RESTORED = _ng_slip(
@@ -245,8 +243,7 @@ def reference_relative_error(a, n, *, slip=None):
     return np.where(denom == 0, 0.0, diff / safe)
 
 
-def _re_slip(key, words):
-    return Slip(key, words, functools.partial(reference_relative_error, slip=key))
+_re_slip = slip_factory(reference_relative_error)
 
 
 RELATIVE_ERROR_SLIPS = (
@@ -307,8 +304,7 @@ def reference_sigmoid_prime(u, *, slip=None):
     return y * (1.0 - y)
 
 
-def _sp_slip(key, words):
-    return Slip(key, words, functools.partial(reference_sigmoid_prime, slip=key))
+_sp_slip = slip_factory(reference_sigmoid_prime)
 
 
 SIGMOID_PRIME_SLIPS = (
@@ -350,8 +346,7 @@ def reference_tanh_prime_from_output(y, *, slip=None):
     return 1.0 - y * y
 
 
-def _tp_slip(key, words):
-    return Slip(key, words, functools.partial(reference_tanh_prime_from_output, slip=key))
+_tp_slip = slip_factory(reference_tanh_prime_from_output)
 
 
 TANH_PRIME_FROM_OUTPUT_SLIPS = (
@@ -398,8 +393,7 @@ def reference_straddles_kink(u, h, *, slip=None):
     return np.abs(u) <= h
 
 
-def _sk_slip(key, words):
-    return Slip(key, words, functools.partial(reference_straddles_kink, slip=key))
+_sk_slip = slip_factory(reference_straddles_kink)
 
 
 STRADDLES_KINK_SLIPS = (
@@ -474,8 +468,7 @@ def reference_scaled_tanh_prime_from_output(y, *, slip=None):
     return (LECUN_S / LECUN_A) * (LECUN_A ** 2 - y ** 2)
 
 
-def _st_slip(key, words):
-    return Slip(key, words, functools.partial(reference_scaled_tanh_prime_from_output, slip=key))
+_st_slip = slip_factory(reference_scaled_tanh_prime_from_output)
 
 
 SCALED_TANH_PRIME_FROM_OUTPUT_SLIPS = (

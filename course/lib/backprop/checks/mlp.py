@@ -24,7 +24,7 @@ from ..activations import get_activation
 from ..explain import Stage
 from ..grading import (BadReturn, StudentCodeError, WrongValue, call_student, check_function_gradients,
                        check_layer_backward, check_value, expect_wrong, random_inputs)
-from ..slips import Slip, matching_slip
+from ..slips import Slip, matching_slip, slip_factory
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
@@ -102,9 +102,7 @@ def reference_output_delta(y, t, z, activation, convention="half", slip=None):
     return dE_dy * act.df(z)
 
 
-def _od_slip(key, words):
-    return Slip(key, words, lambda y, t, z, activation, convention="half":
-                reference_output_delta(y, t, z, activation, convention, slip=key))
+_od_slip = slip_factory(reference_output_delta)
 
 
 OUTPUT_DELTA_SLIPS = (
@@ -159,9 +157,7 @@ def reference_delta_step(delta_next, W_next, z, activation, slip=None):
     return act.df(z) * back
 
 
-def _ds_slip(key, words):
-    return Slip(key, words, lambda delta_next, W_next, z, activation:
-                reference_delta_step(delta_next, W_next, z, activation, slip=key))
+_ds_slip = slip_factory(reference_delta_step)
 
 
 DELTA_STEP_SLIPS = (
@@ -210,8 +206,7 @@ def reference_layer_gradients(delta, a_prev, slip=None):
     return dW, db
 
 
-def _lg_slip(key, words):
-    return Slip(key, words, lambda delta, a_prev: reference_layer_gradients(delta, a_prev, slip=key))
+_lg_slip = slip_factory(reference_layer_gradients)
 
 
 LAYER_GRADIENTS_SLIPS = (
@@ -271,9 +266,7 @@ def reference_backward_sample(params, cache, t, convention="half", slip=None):
     return {k: grads[k] for k in sorted(grads, key=lambda k: (int(k[1:]), k[0]))}
 
 
-def _bs_slip(key, words):
-    return Slip(key, words, lambda params, cache, t, convention="half":
-                reference_backward_sample(params, cache, t, convention, slip=key))
+_bs_slip = slip_factory(reference_backward_sample)
 
 
 BACKWARD_SAMPLE_SLIPS = (
@@ -412,8 +405,7 @@ def reference_input_major_layer_gradients(a_hat, S, slip=None):
     return dW, (np.sum(S) if slip == "db_summed" else S.copy())
 
 
-def _im_slip(key, words):
-    return Slip(key, words, lambda a_hat, S: reference_input_major_layer_gradients(a_hat, S, slip=key))
+_im_slip = slip_factory(reference_input_major_layer_gradients)
 
 
 INPUT_MAJOR_LAYER_GRADIENTS_SLIPS = (

@@ -22,7 +22,7 @@ from ..explain import Stage
 from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_values_slips,
                        random_inputs, random_labels)
 from ..rnn import rnn_backward, rnn_forward, rnn_sequence_loss_and_grads, rnn_step_forward
-from ..slips import Slip, run_slip
+from ..slips import run_slip, slip_factory
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
@@ -51,8 +51,7 @@ def reference_rnn_step_backward(dh_t, cache, slip=None):
     return dx_t, dh_prev, dWx, dWh, db
 
 
-def _step_slip(key, words):
-    return Slip(key, words, partial(reference_rnn_step_backward, slip=key))
+_step_slip = slip_factory(reference_rnn_step_backward)
 
 
 RNN_STEP_BACKWARD_SLIPS = (
@@ -115,8 +114,7 @@ def reference_liao_bptt(dh, cache, slip=None):
     return (dWx, db, db) if slip == "third_line_as_dWh" else (dWx, dWh, db)
 
 
-def _liao_slip(key, words):
-    return Slip(key, words, partial(reference_liao_bptt, slip=key))
+_liao_slip = slip_factory(reference_liao_bptt)
 
 
 LIAO_BPTT_SLIPS = (
@@ -189,8 +187,7 @@ def reference_rnn_backward(dh, cache, slip=None):
     return dx, dh0, dWx, dWh, db
 
 
-def _bptt_slip(key, words):
-    return Slip(key, words, partial(reference_rnn_backward, slip=key))
+_bptt_slip = slip_factory(reference_rnn_backward)
 
 
 LOST_PATH_WORDS = ("you dropped the path through h_{t-1}: the gradient that comes back from step t+1 (the carry "
@@ -266,8 +263,7 @@ def reference_clip_by_global_norm(grads, max_norm, slip=None):
     return clipped, (norm * factor if slip == "norm_after" else norm)
 
 
-def _clip_slip(key, words):
-    return Slip(key, words, partial(reference_clip_by_global_norm, slip=key))
+_clip_slip = slip_factory(reference_clip_by_global_norm)
 
 
 CLIP_BY_GLOBAL_NORM_SLIPS = (
@@ -348,8 +344,7 @@ def reference_sequence_loss_and_grads(params, x, targets, bptt, slip=None):
     return float(loss), {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby}
 
 
-def _sequence_slip(key, words):
-    return Slip(key, words, partial(reference_sequence_loss_and_grads, slip=key))
+_sequence_slip = slip_factory(reference_sequence_loss_and_grads)
 
 
 SEQUENCE_LOSS_AND_GRADS_SLIPS = (

@@ -13,7 +13,6 @@ Every check takes `cases=None` (the visible cases) or a list of dicts with other
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Mapping
 
 import numpy as np
@@ -22,7 +21,7 @@ from ..explain import Stage
 from ..grading import (BadReturn, call_student, check_function_gradients, check_values_slips,
                        expect_wrong, random_inputs, random_labels)
 from ..losses import log_softmax as _library_log_softmax, softmax as _library_softmax
-from ..slips import Slip, run_slip
+from ..slips import run_slip, slip_factory
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
@@ -68,8 +67,7 @@ def reference_log_softmax(X, slip=None):
     return shifted - np.log(total)
 
 
-def _log_softmax_slip(key, words):
-    return Slip(key, words, partial(reference_log_softmax, slip=key))
+_log_softmax_slip = slip_factory(reference_log_softmax)
 
 
 LOG_SOFTMAX_SLIPS = (
@@ -133,8 +131,7 @@ def reference_softmax_jacobian(x, slip=None):
     return diagonal + np.outer(y, y) if slip == "plus_outer" else diagonal - np.outer(y, y)
 
 
-def _jacobian_slip(key, words):
-    return Slip(key, words, partial(reference_softmax_jacobian, slip=key))
+_jacobian_slip = slip_factory(reference_softmax_jacobian)
 
 
 SOFTMAX_JACOBIAN_SLIPS = (
@@ -187,8 +184,7 @@ def reference_jin_eq17_as_written(y, t, slip=None):
     return first + np.array([sum(t[j] / y[j] * y[j] * y[i] for j in js(i)) for i in range(K)])
 
 
-def _eq17_slip(key, words):
-    return Slip(key, words, partial(reference_jin_eq17_as_written, slip=key))
+_eq17_slip = slip_factory(reference_jin_eq17_as_written)
 
 
 JIN_EQ17_SLIPS = (
@@ -238,8 +234,7 @@ def reference_jin_eq19(y, t, slip=None):
             "only_j_equals_i": lambda: -t * (1.0 - y)}.get(slip, lambda: -t + y * np.sum(t))()
 
 
-def _eq19_slip(key, words):
-    return Slip(key, words, partial(reference_jin_eq19, slip=key))
+_eq19_slip = slip_factory(reference_jin_eq19)
 
 
 JIN_EQ19_SLIPS = (
@@ -296,8 +291,7 @@ def reference_softmax_cross_entropy_backward(logits, labels, slip=None):
     return loss, (-dlogits if slip == "sign" else dlogits)
 
 
-def _ce_slip(key, words):
-    return Slip(key, words, partial(reference_softmax_cross_entropy_backward, slip=key))
+_ce_slip = slip_factory(reference_softmax_cross_entropy_backward)
 
 
 SOFTMAX_CROSS_ENTROPY_BACKWARD_SLIPS = (
@@ -361,8 +355,7 @@ def reference_weight_decay_step(params, grads, lr, lam, slip=None):
     return new
 
 
-def _decay_slip(key, words):
-    return Slip(key, words, partial(reference_weight_decay_step, slip=key))
+_decay_slip = slip_factory(reference_weight_decay_step)
 
 
 WEIGHT_DECAY_STEP_SLIPS = (
@@ -429,8 +422,7 @@ def reference_classifier_loss_and_grads(params, X, labels, lam=0.0, slip=None):
     return float(loss), grads
 
 
-def _classifier_slip(key, words):
-    return Slip(key, words, partial(reference_classifier_loss_and_grads, slip=key))
+_classifier_slip = slip_factory(reference_classifier_loss_and_grads)
 
 
 CLASSIFIER_LOSS_AND_GRADS_SLIPS = (
