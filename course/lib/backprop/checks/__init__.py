@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from .._threads import one_blas_thread
 
-__all__ = ["Exercise", "run_cases", "bind_slips"]
+__all__ = ["Exercise", "run_cases", "bind_slips", "mlp_parameter_shapes"]
 
 MODULES = ("gradient_checking", "mlp", "batched_mlp", "softmax", "cnn_im2col", "lenet5", "rnn_bptt")
 
@@ -58,3 +58,11 @@ def run_cases(check_case: Callable, cases: Optional[Iterable[dict]], default: Se
 def bind_slips(slips: Sequence, wrap: Callable) -> tuple:
     """The slips with each fn wrapped like the student's function is wrapped inside a check."""
     return tuple(replace(slip, fn=wrap(slip.fn)) for slip in slips)
+
+
+def mlp_parameter_shapes(sizes: Sequence[int]) -> dict:
+    """{"W1": (n_1, n_0), "b1": (n_1,), ..., "WL": (n_L, n_{L-1}), "bL": (n_L,)} for sizes (n_0, ..., n_L)."""
+    shapes = {}
+    for l in range(1, len(sizes)):
+        shapes[f"W{l}"], shapes[f"b{l}"] = (sizes[l], sizes[l - 1]), (sizes[l],)
+    return shapes

@@ -21,7 +21,7 @@ from ..explain import layer_stages
 from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_value,
                        check_value_slips, expect_wrong, random_inputs)
 from ..slips import Slip, matching_slip, slip_factory
-from . import Exercise, bind_slips, run_cases
+from . import Exercise, bind_slips, mlp_parameter_shapes, run_cases
 
 __all__ = [
     "forward_batch", "check_layer_backward_batch", "check_output_delta_mean", "check_delta_L_as_printed",
@@ -208,9 +208,7 @@ def _mlp_stages(L):
 
 
 def _check_backward_case(backward_batch, N, sizes, activations, reduction, seed):
-    shapes = {}
-    for l in range(1, len(sizes)):
-        shapes[f"W{l}"], shapes[f"b{l}"] = (sizes[l], sizes[l - 1]), (sizes[l],)
+    shapes = mlp_parameter_shapes(sizes)
     names = list(shapes)
     inputs = random_inputs(shapes, seed=seed, scale=0.7)
     rng = np.random.default_rng(seed)

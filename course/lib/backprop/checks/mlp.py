@@ -25,7 +25,7 @@ from ..explain import Stage
 from ..grading import (BadReturn, StudentCodeError, WrongValue, call_student, check_function_gradients,
                        check_layer_backward, check_value, expect_wrong, random_inputs)
 from ..slips import Slip, matching_slip, slip_factory
-from . import Exercise, bind_slips, run_cases
+from . import Exercise, bind_slips, mlp_parameter_shapes, run_cases
 
 __all__ = [
     "forward_sample", "sample_loss", "check_output_delta", "check_delta_step", "check_layer_gradients",
@@ -301,9 +301,7 @@ def _mlp_stages(L):
 
 
 def _check_backward_case(backward_sample, sizes, activations, convention, seed):
-    shapes = {}
-    for l in range(1, len(sizes)):
-        shapes[f"W{l}"], shapes[f"b{l}"] = (sizes[l], sizes[l - 1]), (sizes[l],)
+    shapes = mlp_parameter_shapes(sizes)
     names = list(shapes)
     inputs = random_inputs(shapes, seed=seed, scale=0.7)
     rng = np.random.default_rng(seed)
