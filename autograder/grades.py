@@ -179,8 +179,9 @@ def match_columns(export: CanvasExport, names, explicit: dict | None = None) -> 
     for name, wanted in (explicit or {}).items():
         hits = [i for i, m in columns.items() if wanted.strip() in (export.header[i], m["title"], m["id"])]
         if len(hits) != 1:
-            raise CanvasError(f"--column {name}={wanted!r}: {'no' if not hits else 'more than one'} assignment column "
-                              f"of the export is called that (columns: {_titles(export, columns)})")
+            how_many = "no" if not hits else "more than one"
+            raise CanvasError(f"--column {name}={wanted!r}: {how_many} assignment column of the export is called "
+                              f"that (columns: {_titles(export, columns)})")
         found[name] = hits[0]
     for name in names:
         if name in found:
@@ -192,7 +193,8 @@ def match_columns(export: CanvasExport, names, explicit: dict | None = None) -> 
         if len(hits) == 1:
             found[name] = hits[0]
         elif hits:
-            problems.append(f"{name}: several Canvas columns could be it ({', '.join(export.header[i] for i in hits)}); "
+            candidates = ", ".join(export.header[i] for i in hits)
+            problems.append(f"{name}: several Canvas columns could be it ({candidates}); "
                             f"choose one with --column {name}=\"...\"; not filled")
         else:
             unmatched.append(name)
@@ -277,7 +279,8 @@ def _points_mismatch(export, grades, columns) -> list[str]:
             continue
         if abs(canvas - grades.assignments[name]) > 1e-9:
             out.append(f"{name}: Canvas's {export.header[j]!r} is worth {points(canvas)} points, the notebook "
-                       f"{points(grades.assignments[name])}; raw scores are imported (change Points Possible in Canvas)")
+                       f"{points(grades.assignments[name])}; raw scores are imported "
+                       "(change Points Possible in Canvas)")
     return out
 
 
