@@ -187,6 +187,21 @@ class LiteBrowser:
         """Every error and stderr output of the open notebook."""
         return [text for cell in self.cell_errors() for text in cell]
 
+    def scroll_to_cell(self, text: str):
+        """Make the first code cell whose source contains `text` the active one and scroll it into
+        view (JupyterLab does not render cells far outside the view); returns its locator."""
+        index = self.page.evaluate("""async text => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const i = nb.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+            if (i < 0) return i;
+            nb.activeCellIndex = i;
+            await nb.scrollToItem(i, 'center');
+            return i;
+        }""", text)
+        if index < 0:
+            raise LookupError(f"no code cell of the open notebook contains {text!r}")
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell.jp-mod-active")
+
     def run_notebook(self, path: str) -> NotebookRun:
         kernel = self.open_notebook(path)
         seconds = self.run_all()

@@ -397,8 +397,11 @@ def contents_model(path: Path, rel: str, mtime: str) -> dict:
             "writable": True, "hash": None, "hash_algorithm": None, "type": kind}
 
 
-def write_contents_index(files: Path, api: Path, mtime: str = "2020-01-01T00:00:00Z") -> None:
-    """api/contents/<dir>/all.json for every folder under files/, which JupyterLite's file browser reads."""
+def write_contents_index(files: Path, api: Path, mtime: str | None = None) -> None:
+    """api/contents/<dir>/all.json for every folder under files/, which JupyterLite's file browser reads.
+    Every entry is dated `mtime` (ISO 8601; default: now, the time the site was built)."""
+    if mtime is None:
+        mtime = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for folder in sorted([files, *[d for d in files.rglob("*") if d.is_dir()]]):
         rel = folder.relative_to(files).as_posix()
         rel = "" if rel == "." else rel
