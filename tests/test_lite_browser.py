@@ -166,6 +166,25 @@ def test_notebook_00_runs_to_the_end_and_its_explorer_redraws(lite_site):
     assert browser.remote_requests == [], f"the site asked other hosts: {browser.remote_requests[:5]}"
 
 
+def test_the_toolbar_download_button_saves_the_notebook_with_its_outputs_and_grading_metadata(lite_site):
+    """What a student hands in: the notebook as the browser has it, outputs and nbgrader cell ids kept."""
+    browser = lite_site["browser"]
+    page = browser.page
+    if f"{ASSIGNMENT}.ipynb" not in page.url:      # run alone: open and run the notebook first
+        browser.open_notebook(f"{ASSIGNMENT}.ipynb")
+        browser.run_all()
+    browser.command("docmanager:save")
+    with page.expect_download(timeout=60_000) as download:
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar").get_by_text("Download", exact=True).click()
+    assert download.value.suggested_filename == f"{ASSIGNMENT}.ipynb"
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    original = json.loads((REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    assert [_grade_id(c) for c in saved["cells"]] == [_grade_id(c) for c in original["cells"]]
+    code = [c for c in saved["cells"] if c["cell_type"] == "code"]
+    assert all(c["execution_count"] for c in code), "the download lost execution counts"
+    assert sum(bool(c["outputs"]) for c in code) >= len(code) // 2, "the download lost the outputs"
+
+
 def test_a_check_cell_gives_its_verdict_on_a_right_and_a_wrong_answer(lite_site):
     browser, nb = lite_site["browser"], lite_site["check"]
     verdict = _cpython_verdict(nb)
