@@ -27,6 +27,7 @@ import argparse
 import base64
 import hashlib
 import json
+import mimetypes
 import os
 import re
 import shutil
@@ -417,10 +418,7 @@ def jupyter_lite_build(python: Path, stage: Path, out: Path) -> None:
 def contents_model(path: Path, rel: str, mtime: str) -> dict:
     """One entry of a Jupyter Contents API listing, as jupyter_server writes it (content omitted)."""
     kind = "directory" if path.is_dir() else "notebook" if path.suffix == ".ipynb" else "file"
-    mimetype = None
-    if kind == "file":
-        import mimetypes
-        mimetype = mimetypes.guess_type(path.name)[0]
+    mimetype = mimetypes.guess_type(path.name)[0] if kind == "file" else None
     return {"name": path.name if rel else "", "path": rel, "last_modified": mtime, "created": mtime,
             "content": None, "format": None, "mimetype": mimetype, "size": None if kind == "directory" else path.stat().st_size,
             "writable": True, "hash": None, "hash_algorithm": None, "type": kind}
@@ -443,22 +441,28 @@ def write_contents_index(files: Path, api: Path, mtime: str | None = None) -> No
         target.write_text(json.dumps(listing, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def student_notebooks(course: Path) -> list[Path]:
-    """The released notebooks: course/<NN_name>/*.ipynb (the library under course/lib is in the wheel)."""
-    return sorted(p for p in course.glob("[0-9]*/*.ipynb") if not (set(p.parts) & SKIP_PARTS))
+def student_files(course: Path) -> list[Path]:
+    """What students get from course/: the released notebooks and every other file beside them
+    (SOURCES.md, pictures), not course/lib (the library is in the wheel) nor caches."""
+    return sorted(p for p in course.rglob("*")
+                  if p.is_file() and p.relative_to(course).parts[0] != "lib"
+                  and not (set(p.parts) & SKIP_PARTS) and p.suffix not in SKIP_SUFFIXES)
 
 
 def copy_contents(course: Path, extra: list[Path], out: Path) -> int:
-    """Notebooks of course/ (and any extra files) into files/, the README at the root; returns the count."""
+    """course/'s student files (and any extra files) into files/, with the site's README for students
+    at the root; returns the number of notebooks."""
     files = out / "files"
-    notebooks = student_notebooks(course)
+    chosen = student_files(course)
+    notebooks = [p for p in chosen if p.suffix == ".ipynb"]
     if not notebooks:
-        raise BuildError(f"no notebook in {course}/<NN_name>/: run `make release` first")
-    for nb in notebooks:
-        target = files / nb.relative_to(course)
+        raise BuildError(f"no notebook in {course}: run `make release` first")
+    for path in chosen:
+        target = files / path.relative_to(course)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(nb, target)
-    shutil.copyfile(SITE_CONFIG / "README.md", files / "README.md")
+        shutil.copyfile(path, target)
+    readme = files / ("README.md" if not (files / "README.md").exists() else "README_browser.md")
+    shutil.copyfile(SITE_CONFIG / "README.md", readme)
     for path in extra:
         shutil.copyfile(path, files / path.name)
     write_contents_index(files, out / "api" / "contents")

@@ -168,6 +168,20 @@ def test_contents_index_is_what_jupyter_server_would_write(tmp_path):
         assert _without_times(ours) == _without_times(theirs), rel
 
 
+def test_site_gets_the_student_files_of_course_but_not_the_library(tmp_path):
+    course = tmp_path / "course"
+    for rel in ["00_intro/00_intro.ipynb", "00_intro/figure.png", "SOURCES.md", "lib/backprop/__init__.py",
+                "00_intro/.ipynb_checkpoints/00_intro-checkpoint.ipynb"]:
+        (course / rel).parent.mkdir(parents=True, exist_ok=True)
+        (course / rel).write_text("{}")
+    assert lite_build.copy_contents(course, [], tmp_path / "site") == 1
+    files = tmp_path / "site" / "files"
+    got = sorted(p.relative_to(files).as_posix() for p in files.rglob("*") if p.is_file())
+    assert got == ["00_intro/00_intro.ipynb", "00_intro/figure.png", "README.md", "SOURCES.md"]
+    listing = json.loads((tmp_path / "site" / "api" / "contents" / "all.json").read_text())
+    assert {c["name"] for c in listing["content"]} == {"00_intro", "README.md", "SOURCES.md"}
+
+
 # ------------------------------------------------------------------------------ the site's configuration
 def test_site_configuration_names_no_other_host():
     for name in ("jupyter-lite.json", "overrides.json"):
