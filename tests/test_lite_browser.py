@@ -184,6 +184,13 @@ def test_the_toolbar_download_button_saves_the_notebook_with_its_outputs_and_gra
     assert all(c["execution_count"] for c in code), "the download lost execution counts"
     assert sum(bool(c["outputs"]) for c in code) >= len(code) // 2, "the download lost the outputs"
 
+    # the work persists in the browser: a new visit shows the saved notebook, not the site's copy
+    in_site = sum(bool(c.get("outputs")) for c in original["cells"] if c["cell_type"] == "code")
+    browser.open_notebook(f"{ASSIGNMENT}.ipynb")
+    shown = sum(bool(text.strip()) for text in browser.outputs())
+    assert shown >= len(code) // 2 and shown > in_site, \
+        "after a reload the notebook's outputs are gone: the work was not kept in the browser"
+
 
 def test_a_check_cell_gives_its_verdict_on_a_right_and_a_wrong_answer(lite_site):
     browser, nb = lite_site["browser"], lite_site["check"]
