@@ -25,6 +25,7 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
+from ._threads import single_blas_thread
 from .diagnosis import Diagnosis, coerce_gradient, diagnose, shape_diagnosis
 from .rules import DEFAULT_RTOL, agrees
 
@@ -254,6 +255,7 @@ class GradientCheckError(AssertionError):
         self.report = report
 
 
+@single_blas_thread   # hundreds of small evaluations: threads would only wait for each other (see _threads)
 def check_gradients(
     f: Callable,
     inputs: Mapping[str, np.ndarray],
