@@ -98,11 +98,25 @@ def ensure_tools(venv_dir: Path, offline: bool) -> Path:
     print(f"[lite] installing the build tools into {venv_dir}", flush=True)
     if venv_dir.exists():
         shutil.rmtree(venv_dir)
-    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    venv.EnvBuilder(with_pip=False, clear=True).create(venv_dir)
+    _ensurepip(python)
     run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
          "--only-binary", ":all:", "-r", TOOLS_REQUIREMENTS])
     stamp.write_text(wanted + "\n")
     return python
+
+
+def _ensurepip(python: Path, attempts: int = 3) -> None:
+    """pip into the new venv; ensurepip has been seen to fail once while the test suite ran beside it,
+    so it is retried, and a last failure says what ensurepip printed."""
+    for attempt in range(1, attempts + 1):
+        done = subprocess.run([str(python), "-m", "ensurepip", "--upgrade", "--default-pip"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        time.sleep(attempt)
+    raise BuildError(f"ensurepip failed {attempts} times in {python.parent.parent}:\n{done.stdout[-1500:]}\n"
+                     f"{done.stderr[-1500:]}")
 
 
 # ------------------------------------------------------------------------------ 2. binaries

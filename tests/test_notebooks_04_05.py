@@ -134,7 +134,8 @@ def test_lenet5_default_run_reaches_97_percent():
     setup = next(_source(c) for c in nb["cells"] if "= load_digits_images(" in _source(c))
     training = next(_source(c) for c in nb["cells"] if "history = train(" in _source(c))
     ns = {"__name__": "__test__"}
-    exec("import time\nimport numpy as np\nfrom backprop import *\nfrom backprop.recipes import one_blas_thread\n", ns)
+    exec("import time\nimport numpy as np\nfrom backprop import *\nfrom backprop.train import train\n"
+         "from backprop.recipes import one_blas_thread\n", ns)
     exec(setup.split("print(")[0], ns)
     exec(training.replace('description="LeNet-5 (classic)"', 'description="LeNet-5 (classic)", progress=False'), ns)
     assert ns["classic_acc"] >= 0.97, ns["classic_acc"]

@@ -69,3 +69,13 @@ def test_rnn_sequence_loss_and_grads_runs_with_one_thread_and_stays_blockable(tw
     assert np.isfinite(loss) and seen == [{1}]
     with blocked_reference(), pytest.raises(ReferenceCalled):
         backprop.rnn_sequence_loss_and_grads(params, x, np.zeros((2, 3), dtype=int))
+
+
+def test_a_blas_loaded_after_the_first_use_is_limited_too(two_threads):
+    """SciPy (loaded by scikit-learn) brings its own OpenBLAS; one_blas_thread must see it even when it was
+    first used before SciPy was imported."""
+    with one_blas_thread():
+        pass
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS if it was not loaded yet)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), one_blas_thread():
+        assert _blas_threads() == {1}

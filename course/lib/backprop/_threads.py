@@ -8,28 +8,33 @@ sequences of 25 characters took 48-53 ms per call with the default threads, 4-12
 So the functions that train or evaluate a model many times run inside `one_blas_thread()`, or
 carry the `single_blas_thread` decorator.
 
-threadpoolctl is asked once which BLAS libraries the process has loaded (about 0.1 ms); each
-later use only sets and restores the thread count (about 10 microseconds), cheap enough for
-every call of a loss function. Without threadpoolctl, or where it cannot inspect the process
+threadpoolctl is asked which BLAS libraries the process has loaded (about 0.1 ms) once, and again
+only after more modules were imported; every other use only sets and restores the thread count
+(about 10 microseconds), cheap enough for every call of a loss function. Without threadpoolctl, or where it cannot inspect the process
 (e.g. in a browser), nothing changes.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 
-_CONTROLLER: list = []
+_CONTROLLER: dict = {}
 
 
 def _controller():
-    if not _CONTROLLER:
+    """threadpoolctl's view of the BLAS libraries, made again when modules were imported since (a new
+    module may load another BLAS, e.g. SciPy's OpenBLAS beside NumPy's): len(sys.modules) is the key."""
+    key = len(sys.modules)
+    if _CONTROLLER.get("key") != key:
         try:
             from threadpoolctl import ThreadpoolController
 
-            _CONTROLLER.append(ThreadpoolController())
+            controller = ThreadpoolController()
         except Exception:  # not installed, or the platform cannot be inspected
-            _CONTROLLER.append(None)
-    return _CONTROLLER[0]
+            controller = None
+        _CONTROLLER.update(key=len(sys.modules), controller=controller)
+    return _CONTROLLER["controller"]
 
 
 def one_blas_thread():
