@@ -132,3 +132,12 @@ def test_training_loop_errors_are_grading_errors():
 def test_cases_must_be_a_list():
     with pytest.raises(ValueError, match="cases must be a list"):
         checks.check_sum_loss_learning_rate(lambda a, b: a / b, cases=dict(lr_mean=1.0, batch_size=2))
+
+
+def test_an_extra_factor_the_check_knows_is_named():
+    """Not a catalogued slip: phi'(U) applied twice. The check knows phi'(U) and says so."""
+    def twice(Y, T, U, activation):
+        return checks.reference_output_delta_mean(Y, T, U, activation) * get_activation(activation).df(U)
+
+    failed, message, _ = run_check(exercise("output_delta_mean"), twice)
+    assert failed and "phi'(U)" in message and "extra factor" in message, message

@@ -428,7 +428,8 @@ def _changed(before, after, depth: int = 0) -> bool:
 # --------------------------------------------------------------------------------------------
 
 def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed, title,
-             ok_note="All gradients agree with finite differences.", head="gradient", explain=None):
+             ok_note="All gradients agree with finite differences.", head="gradient", explain=None,
+             known_factors=None):
     """Inspect the returned gradients, check the usable ones with check_gradients, report.
 
     f: called as f(**arrays) (scalar, or array when dout is given); arrays: name -> float64 array;
@@ -470,7 +471,7 @@ def _compare(f, arrays, values, labels, *, dout, layout, batch_size, rtol, seed,
                         "factors (and transpose each), e.g. dW = dout^T x rather than x^T dout."))
         if analytic:
             report = check_gradients(f_labels, by_label, analytic, dout=dout, layout=layout, batch_size=batch_size,
-                                     rtol=rtol, seed=seed, raise_on_failure=False)
+                                     rtol=rtol, seed=seed, raise_on_failure=False, known_factors=known_factors)
     return _report_and_raise(title, labels, labels, {label_of[g]: shapes[g] for g in names},
                              {label_of[g]: p for g, p in problems.items()}, report, seed, ok_note, head,
                              explain=explain and (lambda ok: explain({label_of[g]: values[g] for g in names}, ok)))
@@ -628,7 +629,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
                              *, seed: int = 0, returns_loss: bool = False, layout: Optional[Mapping[str, str]] = None,
                              batch_size: Optional[int] = None, rtol: float = DEFAULT_RTOL, name: Optional[str] = None,
                              block: bool = True, allow: Iterable[str] = (), also: Iterable[str] = (),
-                             slips: Sequence = (), stages: Sequence = ()):
+                             slips: Sequence = (), stages: Sequence = (), known_factors: Optional[Mapping] = None):
     """Check the gradients of a scalar loss that a student's function returns.
 
     student_fn: called as student_fn(**inputs) (copies of the arrays). Returns the gradients with
@@ -640,6 +641,8 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
     inputs: name -> value; the names in `wrt` must be float64 arrays, the rest (labels, settings)
         is passed along unchanged.
     slips, stages: as in check_layer_backward (a slip's fn is called like student_fn).
+    known_factors: {"phi'(U)": array, ...}: element-wise quantities the check knows; a gradient that is
+        the right one times (or divided by) one of them is diagnosed as such (see backprop.diagnosis).
     Prints the table and returns None; raises a GradingError with the diagnosis otherwise.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
@@ -673,7 +676,7 @@ def check_function_gradients(student_fn: Callable, loss_fn: Callable, inputs: Ma
     return _compare(loss, {g: arrays[g] for g in wrt}, values, labels, dout=None, layout=layout,
                     batch_size=batch_size, rtol=rtol, seed=seed,
                     title=f"{fname}: gradients of the loss against finite differences",
-                    explain=_explainer(slips, stages, run))
+                    explain=_explainer(slips, stages, run), known_factors=known_factors)
 
 
 def _loss_and_grads(result, wrt, labels, fname) -> Optional[dict]:

@@ -121,10 +121,11 @@ def _check_mean_case(output_delta_mean, N, n, activation, seed):
     def wrap(fn):
         return lambda U, T: fn(get_activation(activation).f(U), T, U, activation)
 
+    inputs = random_inputs({"U": (N, n), "T": (N, n)}, seed=seed, avoid_kinks={"U"})
     check_function_gradients(
-        wrap(output_delta_mean), lambda U, T: _loss_sum(U, T, activation) / N,
-        random_inputs({"U": (N, n), "T": (N, n)}, seed=seed, avoid_kinks={"U"}), "U", seed=seed,
-        batch_size=N, name="output_delta_mean", slips=bind_slips(OUTPUT_DELTA_MEAN_SLIPS, wrap))
+        wrap(output_delta_mean), lambda U, T: _loss_sum(U, T, activation) / N, inputs, "U", seed=seed,
+        batch_size=N, name="output_delta_mean", slips=bind_slips(OUTPUT_DELTA_MEAN_SLIPS, wrap),
+        known_factors={"phi'(U)": get_activation(activation).df(inputs["U"])})
 
 
 def check_output_delta_mean(output_delta_mean, cases=None):
