@@ -304,30 +304,9 @@ def rnn_output_forward(params, x, h0=None, activation="tanh"):
     return h @ Wy.T + by, h, cache
 
 
-@single_blas_thread
-def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, mask=None,
-                                reduction="mean", activation="tanh"):
-    """Cross-entropy over time of y_t = softmax(Wy h_t + by), and its gradients by BPTT.
-
-    params: dict with Wx (H, D), Wh (H, H), b (H,), Wy (C, H), by (C,).
-    x (N, T, D) inputs (one-hot for characters), targets (N, T) integer classes,
-    h0 (N, H) or None (zeros), truncate None (full BPTT) or k for `rnn_backward_truncated`,
-    mask (N, T) of 0/1 weights or None: positions with weight 0 carry no loss. Targets equal to
-    IGNORE_TARGET (-1) carry no loss either (as if their mask entry were 0).
-
-    Normalisation. reduction="mean" (default): the mean over the batch *and* over time,
-        L = (1 / (N T)) sum_n sum_t CE(y_nt, target_nt)   (with a mask: divided by sum(mask));
-    reduction="sum_time": Liao (2018)'s L = sum_t L_t, with the batch mean inside each L_t.
-    The two differ by the factor T, and so do their gradients.
-
-    Returns (loss, grads): loss a float, grads a dict with the keys of `params` plus "h0" (N, H).
-
-    Runs with one BLAS thread (`backprop._threads`): its products over all N*T steps at once are
-    large enough for OpenBLAS to split them across threads, which then wait for one another.
-    """
-    Wx, Wh, b, Wy, by = _unpack(params)
-    logits, h, cache = rnn_output_forward(params, x, h0, activation)
-    n, steps, classes = logits.shape
+def _sequence_targets_and_weights(targets, mask, reduction, n, steps, classes):
+    """Checked integer targets (N, T) (IGNORE_TARGET replaced by 0) and the loss weight of every
+    position (N, T): the mask, zero where the target is ignored, normalised as `reduction` says."""
     targets = np.asarray(targets)
     if targets.shape != (n, steps):
         raise ValueError(f"targets has shape {targets.shape}, expected ({n}, {steps}): one class per sequence and step")
@@ -354,6 +333,34 @@ def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, m
         weights = weights / n
     else:
         raise ValueError(f"reduction must be 'mean' or 'sum_time'; got {reduction!r}")
+    return targets, weights
+
+
+@single_blas_thread
+def rnn_sequence_loss_and_grads(params, x, targets, h0=None, truncate=None, *, mask=None,
+                                reduction="mean", activation="tanh"):
+    """Cross-entropy over time of y_t = softmax(Wy h_t + by), and its gradients by BPTT.
+
+    params: dict with Wx (H, D), Wh (H, H), b (H,), Wy (C, H), by (C,).
+    x (N, T, D) inputs (one-hot for characters), targets (N, T) integer classes,
+    h0 (N, H) or None (zeros), truncate None (full BPTT) or k for `rnn_backward_truncated`,
+    mask (N, T) of 0/1 weights or None: positions with weight 0 carry no loss. Targets equal to
+    IGNORE_TARGET (-1) carry no loss either (as if their mask entry were 0).
+
+    Normalisation. reduction="mean" (default): the mean over the batch *and* over time,
+        L = (1 / (N T)) sum_n sum_t CE(y_nt, target_nt)   (with a mask: divided by sum(mask));
+    reduction="sum_time": Liao (2018)'s L = sum_t L_t, with the batch mean inside each L_t.
+    The two differ by the factor T, and so do their gradients.
+
+    Returns (loss, grads): loss a float, grads a dict with the keys of `params` plus "h0" (N, H).
+
+    Runs with one BLAS thread (`backprop._threads`): its products over all N*T steps at once are
+    large enough for OpenBLAS to split them across threads, which then wait for one another.
+    """
+    Wx, Wh, b, Wy, by = _unpack(params)
+    logits, h, cache = rnn_output_forward(params, x, h0, activation)
+    n, steps, classes = logits.shape
+    targets, weights = _sequence_targets_and_weights(targets, mask, reduction, n, steps, classes)
     check_finite(logits, "logits (Wy h_t + by)")
 
     logp = log_softmax(logits)                       # (N, T, C)
