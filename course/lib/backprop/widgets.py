@@ -359,44 +359,48 @@ def conv_shape_explorer(size: int = 7, kernel: int = 3, stride: int = 2, pad: in
         field = None if geo["out"] is None else explore.receptive_field(size, kernel, stride, pad, row, col)
         return {**geo, "field": field, "size": size, "pad": pad}
 
-    def draw(fig, d, v):
-        ax_in, ax_out = fig.subplots(1, 2, width_ratios=[3, 2])
-        n = d["size"] + 2 * d["pad"]
-        grid = np.zeros((n, n))
-        p = d["pad"]
-        grid[p:p + d["size"], p:p + d["size"]] = 1.0  # real pixels
-        if d["field"] is not None:
-            grid[d["field"]["mask"]] += 2.0  # 2: padding under the kernel, 3: pixel under the kernel
-        from matplotlib.colors import ListedColormap
+    return Explorer("Convolution shapes and im2col", controls, compute, _draw_conv_shapes, _describe_conv_shapes,
+                    adjust, figsize=(9.5, 4.0))
 
-        cmap = ListedColormap(["#e6e6e6", "#ffffff", "#f4a582", "#ca0020"])
-        ax_in.imshow(grid, cmap=cmap, vmin=-0.5, vmax=3.5)
-        _grid_lines(ax_in, n)
-        ax_in.set_title(f"padded input {n}x{n} (grey: padding, red: kernel window)", fontsize=9)
-        if d["out"] is None:
-            ax_out.axis("off")
-            ax_out.text(0.0, 0.5, "\n".join(_wrap(d["error"], 45)), color="firebrick", va="center", fontsize=8,
-                        transform=ax_out.transAxes)
-            return
-        out = np.zeros((d["out"], d["out"]))
-        out[v["row"], v["col"]] = 1.0
-        ax_out.imshow(out, cmap=ListedColormap(["#ffffff", "#ca0020"]), vmin=0, vmax=1)
-        _grid_lines(ax_out, d["out"])
-        ax_out.set_title(f"output {d['out']}x{d['out']}, pixel ({v['row']}, {v['col']})", fontsize=9)
 
-    def describe(d, v):
-        if d["out"] is None:
-            return (f"{_html(d['formula'])} is not a whole number.<br>"
-                    f"<span style='color:firebrick'>{_html(d['error'])}</span>")
-        f = d["field"]
-        return (f"output size {_html(d['formula'])}.<br>"
-                f"im2col of one {v['size']}x{v['size']} single-channel image: matrix of shape {d['cols_shape']} "
-                f"(one row per kernel entry C*K*K, one column per output pixel N*OH*OW).<br>"
-                f"output pixel ({v['row']}, {v['col']}) reads {len(f['pixels'])} input pixels "
-                f"and {f['padding_cells']} padding zeros.")
+def _draw_conv_shapes(fig, d, v):
+    """The padded input with one output pixel's window, and the output grid (conv_shape_explorer)."""
+    ax_in, ax_out = fig.subplots(1, 2, width_ratios=[3, 2])
+    n = d["size"] + 2 * d["pad"]
+    grid = np.zeros((n, n))
+    p = d["pad"]
+    grid[p:p + d["size"], p:p + d["size"]] = 1.0  # real pixels
+    if d["field"] is not None:
+        grid[d["field"]["mask"]] += 2.0  # 2: padding under the kernel, 3: pixel under the kernel
+    from matplotlib.colors import ListedColormap
 
-    return Explorer("Convolution shapes and im2col", controls, compute, draw, describe, adjust,
-                    figsize=(9.5, 4.0))
+    cmap = ListedColormap(["#e6e6e6", "#ffffff", "#f4a582", "#ca0020"])
+    ax_in.imshow(grid, cmap=cmap, vmin=-0.5, vmax=3.5)
+    _grid_lines(ax_in, n)
+    ax_in.set_title(f"padded input {n}x{n} (grey: padding, red: kernel window)", fontsize=9)
+    if d["out"] is None:
+        ax_out.axis("off")
+        ax_out.text(0.0, 0.5, "\n".join(_wrap(d["error"], 45)), color="firebrick", va="center", fontsize=8,
+                    transform=ax_out.transAxes)
+        return
+    out = np.zeros((d["out"], d["out"]))
+    out[v["row"], v["col"]] = 1.0
+    ax_out.imshow(out, cmap=ListedColormap(["#ffffff", "#ca0020"]), vmin=0, vmax=1)
+    _grid_lines(ax_out, d["out"])
+    ax_out.set_title(f"output {d['out']}x{d['out']}, pixel ({v['row']}, {v['col']})", fontsize=9)
+
+
+def _describe_conv_shapes(d, v):
+    """The output-size formula, im2col's shape and the chosen pixel's receptive field, as HTML."""
+    if d["out"] is None:
+        return (f"{_html(d['formula'])} is not a whole number.<br>"
+                f"<span style='color:firebrick'>{_html(d['error'])}</span>")
+    f = d["field"]
+    return (f"output size {_html(d['formula'])}.<br>"
+            f"im2col of one {v['size']}x{v['size']} single-channel image: matrix of shape {d['cols_shape']} "
+            f"(one row per kernel entry C*K*K, one column per output pixel N*OH*OW).<br>"
+            f"output pixel ({v['row']}, {v['col']}) reads {len(f['pixels'])} input pixels "
+            f"and {f['padding_cells']} padding zeros.")
 
 
 def _grid_lines(ax, n):
