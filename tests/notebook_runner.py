@@ -140,13 +140,17 @@ def run_in_process(nb, *, replace=None, keep: str = "all", skip: Iterable[str] =
 def execute(path, *, cwd=None, timeout: int = 300, allow_errors: bool = False, append: Iterable[str] = ()):
     """Run a notebook top to bottom in a python3 kernel (nbclient); return the executed nbformat notebook.
 
+    path: a notebook file, or a notebook as a dict (then cwd defaults to the current folder).
     cwd: the kernel's working directory (default: the notebook's folder). append: code cells added
     at the end (e.g. to ask the kernel which Python it runs).
     """
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(str(path), as_version=4)
+    if isinstance(path, dict):
+        nb, path = nbformat.from_dict(json.loads(json.dumps(path))), Path.cwd() / "notebook.ipynb"
+    else:
+        nb = nbformat.read(str(path), as_version=4)
     for code in append:
         nb.cells.append(nbformat.v4.new_code_cell(code))
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from notebook_runner import execute
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("lite")]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,10 +87,7 @@ def _check_notebook() -> tuple[dict, str]:
 
 def _cpython_verdict(nb: dict) -> str:
     """The error the wrong answer's check raises on CPython (nbclient): what the browser must show."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    node = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nbclient.NotebookClient(node, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    node = execute(nb, timeout=120, allow_errors=True)
     errors = [o for o in node.cells[4].outputs if o.get("output_type") == "error"]
     assert errors, "on CPython the wrong answer passed its check: the test's seeded mistake is not a mistake"
     assert not [o for o in node.cells[2].outputs if o.get("output_type") == "error"], \
