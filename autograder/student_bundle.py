@@ -56,12 +56,22 @@ jupyter lab
 (With conda: `conda create -n backprop python=3.11`, `conda activate backprop`, then the same
 `pip install -e .` and `jupyter lab`.)
 
+No Python at hand (a Chromebook, a locked lab machine)? If your instructor publishes the browser
+edition of the course, open its address in a current browser instead: the same notebooks run
+there with nothing to install, your work is kept in the browser, and the **Download** button in
+the notebook's toolbar (or File > Download) saves the notebook you submit.
+
+The source documents the notebooks cite (Jin (2016), Liao (2018), ...) are listed in
+`SOURCES.md`, with the slips of theirs that the course checks.
+
 ## Working through the course
 
 Start with `00_gradient_checking`, then follow the numbers. Every exercise has the same rhythm:
 read the derivation, write your code where it says `# YOUR CODE HERE` (delete the
 `raise NotImplementedError()` line), run the check cell below it, and read its table: it says
-which gradient is wrong and why (transposed, wrong sign, off by the batch size, ...).
+which gradient is wrong and why: a mistake students often make is named ("Recognised mistake:
+..."), otherwise what kind of mistake it is (transposed, wrong sign, off by the batch size, ...)
+and where it enters.
 
 - Run the notebook from the top (Kernel > Restart Kernel and Run All Cells) before you submit:
   that is how it is graded.
@@ -69,8 +79,9 @@ which gradient is wrong and why (transposed, wrong sign, off by the batch size, 
   the grader restores them anyway and runs its own copy).
 - The graded tests also run on inputs you do not see: a function that only works for the shapes
   of the visible check does not get full marks.
-- The library's own backward functions are switched off while your work is graded: calling
-  them from your code earns no credit.
+- The library's own backward functions (and the checks' reference answers) are switched off while
+  your work is graded: calling them from your code earns no credit. Where an exercise may use one,
+  its notebook says so.
 - Keep your code quick: a cell that runs for minutes is stopped and scores 0.
 
 ## Submitting
