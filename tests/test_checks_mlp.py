@@ -186,3 +186,20 @@ def test_forward_sample_is_the_notebooks_contract():
     assert cache["activations"] == ["relu", "identity"]
     with pytest.raises(ValueError, match="convention"):
         checks.sample_loss(y, y, "mean")
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_sigma_prime_applied_twice_is_named_by_the_known_factor(activation):
+    """Not a catalogued slip: sigma'(z) applied twice in the output delta, or in one recursion step."""
+    def twice(y, t, z, act, convention="half"):
+        dE_dy = (y - t) if convention == "half" else -2.0 * (t - y)
+        return dE_dy * get_activation(act).df(z) ** 2
+
+    failed, message, _ = run_check(exercise("output_delta"), twice)
+    assert failed and "multiplied by sigma'(z): an extra factor of sigma'(z)" in message, message
+
+    def step_twice(delta_next, W_next, z, act):
+        return get_activation(act).df(z) ** 2 * (W_next.T @ delta_next)
+
+    failed, message, _ = run_check(exercise("delta_step"), step_twice)
+    assert failed and "an extra factor of sigma'(z)" in message, message

@@ -562,7 +562,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
                          layout: Optional[Mapping[str, str]] = None, batch_size: Optional[int] = None,
                          rtol: float = DEFAULT_RTOL, name: Optional[str] = None, block: bool = True,
                          allow: Iterable[str] = (), also: Iterable[str] = (), slips: Sequence = (),
-                         stages: Sequence = ()):
+                         stages: Sequence = (), known_factors: Optional[Mapping] = None):
     """Check a layer's backward pass against finite differences of its forward pass.
 
     student_backward: called as student_backward(dout, cache); returns the gradients named in
@@ -578,6 +578,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     slips: known slips (backprop.slips.Slip, fn called like student_backward); one whose result
         equals the student's is named first. stages: backprop.explain.Stage objects, from the
         output back to the input, for the headline that says where the error enters.
+    known_factors: as in check_function_gradients.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not the grader's
     grad_names = (grad_names,) if isinstance(grad_names, str) else tuple(grad_names)
@@ -611,7 +612,7 @@ def check_layer_backward(student_backward: Callable, forward: Callable, inputs: 
     return _compare(f, {g: arrays[g] for g in grad_names}, values, labels, dout=dout, layout=layout,
                     batch_size=batch_size, rtol=rtol, seed=seed,
                     title=f"{fname}: gradients against finite differences",
-                    explain=_explainer(slips, stages, run))
+                    explain=_explainer(slips, stages, run), known_factors=known_factors)
 
 
 def _refuse_changed_dout_or_cache(fname, douts, caches):

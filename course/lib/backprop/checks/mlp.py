@@ -123,10 +123,11 @@ def _check_output_delta_case(output_delta, activation, convention, n, seed):
     def wrap(fn):
         return _named_like(fn, lambda z, t: fn(get_activation(activation).f(z), t, z, activation, convention))
 
+    inputs = random_inputs({"z": (n,), "t": (n,)}, seed=seed, avoid_kinks={"z"})
     check_function_gradients(
-        wrap(output_delta), lambda z, t: sample_loss(get_activation(activation).f(z), t, convention),
-        random_inputs({"z": (n,), "t": (n,)}, seed=seed, avoid_kinks={"z"}), "z", seed=seed,
-        name=f"output_delta ({activation}, {convention})", slips=bind_slips(OUTPUT_DELTA_SLIPS, wrap))
+        wrap(output_delta), lambda z, t: sample_loss(get_activation(activation).f(z), t, convention), inputs, "z",
+        seed=seed, name=f"output_delta ({activation}, {convention})", slips=bind_slips(OUTPUT_DELTA_SLIPS, wrap),
+        known_factors={"sigma'(z)": get_activation(activation).df(inputs["z"])})
 
 
 def check_output_delta(output_delta, cases=None):
@@ -178,10 +179,11 @@ def _check_delta_step_case(delta_step, activation, n_next, n, seed):
     def wrap(fn):
         return _named_like(fn, lambda delta_next, cache: fn(delta_next, cache[1], cache[0], activation))
 
+    inputs = random_inputs({"z": (n,), "W_next": (n_next, n)}, seed=seed, avoid_kinks={"z"})
     _with_shape_hint(
-        check_layer_backward, wrap(delta_step), lambda z, W_next: (W_next @ act.f(z), (z, W_next)),
-        random_inputs({"z": (n,), "W_next": (n_next, n)}, seed=seed, avoid_kinks={"z"}), "z", seed=seed,
-        name=f"delta_step ({activation}, W_next {n_next}x{n})", slips=bind_slips(DELTA_STEP_SLIPS, wrap))
+        check_layer_backward, wrap(delta_step), lambda z, W_next: (W_next @ act.f(z), (z, W_next)), inputs, "z",
+        seed=seed, name=f"delta_step ({activation}, W_next {n_next}x{n})", slips=bind_slips(DELTA_STEP_SLIPS, wrap),
+        known_factors={"sigma'(z)": act.df(inputs["z"])})
 
 
 def check_delta_step(delta_step, cases=None):
