@@ -96,27 +96,30 @@ def ensure_tools(venv_dir: Path, offline: bool) -> Path:
     if offline:
         raise BuildError(f"{venv_dir} is missing or out of date and --offline forbids installing it")
     print(f"[lite] installing the build tools into {venv_dir}", flush=True)
-    if venv_dir.exists():
-        shutil.rmtree(venv_dir)
-    venv.EnvBuilder(with_pip=False, clear=True).create(venv_dir)
-    _ensurepip(python)
+    for attempt in range(1, 4):
+        if venv_dir.exists():
+            shutil.rmtree(venv_dir)
+        venv.EnvBuilder(with_pip=False, clear=True).create(venv_dir)
+        problem = _pip_into(python)
+        if problem is None:
+            break
+        time.sleep(attempt)
+    else:
+        raise BuildError(f"could not install pip into {venv_dir}: {problem}")
     run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
          "--only-binary", ":all:", "-r", TOOLS_REQUIREMENTS])
     stamp.write_text(wanted + "\n")
     return python
 
 
-def _ensurepip(python: Path, attempts: int = 3) -> None:
-    """pip into the new venv; ensurepip has been seen to fail once while the test suite ran beside it,
-    so it is retried, and a last failure says what ensurepip printed."""
-    for attempt in range(1, attempts + 1):
-        done = subprocess.run([str(python), "-m", "ensurepip", "--upgrade", "--default-pip"],
-                              capture_output=True, text=True)
-        if done.returncode == 0:
-            return
-        time.sleep(attempt)
-    raise BuildError(f"ensurepip failed {attempts} times in {python.parent.parent}:\n{done.stdout[-1500:]}\n"
-                     f"{done.stderr[-1500:]}")
+def _pip_into(python: Path):
+    """ensurepip, then proof that pip runs in that venv; None, or what went wrong. (Under the test suite
+    a venv was once left without pip although ensurepip had run: the whole venv is then made again.)"""
+    for cmd in ([str(python), "-m", "ensurepip", "--upgrade", "--default-pip"], [str(python), "-m", "pip", "--version"]):
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"{' '.join(cmd[1:])} failed ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-1500:]}"
+    return None
 
 
 # ------------------------------------------------------------------------------ 2. binaries
