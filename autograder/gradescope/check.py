@@ -12,6 +12,7 @@ this Python instead of the environment setup.sh would make (setup.sh is not run)
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -60,10 +61,21 @@ def run(root: Path, timeout: int | None = None, python: str = sys.executable, li
     if timeout:
         env["AUTOGRADER_CELL_TIMEOUT"] = str(timeout)
     start = time.perf_counter()
-    proc = subprocess.run([str(root / "run_autograder")], cwd=str(root), env=env, capture_output=True,
-                          text=True, timeout=limit)
+    proc = _run_executable(root / "run_autograder", cwd=str(root), env=env, timeout=limit)
     seconds = time.perf_counter() - start
     return json.loads((root / "results" / "results.json").read_text()), seconds, proc.stdout + proc.stderr
+
+
+def _run_executable(path: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Run a freshly written script. While another thread of this process forks, the child briefly
+    holds the script's write handle and exec fails with ETXTBSY ("Text file busy"): wait and retry."""
+    for attempt in range(1, 6):
+        try:
+            return subprocess.run([str(path)], capture_output=True, text=True, **kwargs)
+        except OSError as err:
+            if err.errno != errno.ETXTBSY or attempt == 5:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 def pick_zip(submission: Path) -> Path:
