@@ -112,10 +112,12 @@ def ensure_tools(venv_dir: Path, offline: bool) -> Path:
     return python
 
 
-def _pip_into(python: Path):
-    """ensurepip, then proof that pip runs in that venv; None, or what went wrong. (Under the test suite
-    a venv was once left without pip although ensurepip had run: the whole venv is then made again.)"""
-    for cmd in ([str(python), "-m", "ensurepip", "--upgrade", "--default-pip"], [str(python), "-m", "pip", "--version"]):
+def _pip_into(python: Path, ensure: bool = True):
+    """ensurepip (unless ensure is False), then proof that pip runs in that venv; None, or what went
+    wrong. (Under the test suite the build venv was once found without pip after its tools were
+    installed; the cause was not found, so pip is checked before each use and put back.)"""
+    ensurepip = [str(python), "-m", "ensurepip", "--upgrade", "--default-pip"]
+    for cmd in ([ensurepip] if ensure else []) + [[str(python), "-m", "pip", "--version"]]:
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             return f"{' '.join(cmd[1:])} failed ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-1500:]}"
@@ -158,6 +160,10 @@ def fetch_pypi_files(pins: dict, cache: Path, python: Path, offline: bool, bundl
             raise BuildError(f"not in {folder} and --offline forbids fetching: {', '.join(missing)}")
         reqs = folder / "requirements.txt"
         reqs.write_text("".join(f"{wanted[k]['requirement']} --hash=sha256:{wanted[k]['sha256']}\n" for k in missing))
+        if _pip_into(python, ensure=False) is not None:   # once seen gone here after the tools' install
+            problem = _pip_into(python)
+            if problem is not None:
+                raise BuildError(f"pip does not run in the build venv: {problem}")
         run([python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
              "--require-hashes", "--only-binary", ":all:", "--dest", folder, "-r", reqs])
         found = {key: _cached_file(folder, spec) for key, spec in wanted.items()}
