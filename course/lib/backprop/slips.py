@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
-__all__ = ["Slip", "slip_factory", "results_agree", "run_slip", "matching_slip"]
+__all__ = ["Slip", "slip_of", "slip_factory", "results_agree", "run_slip", "slip_values", "matching_slip"]
 
 MATCH_RTOL = 1e-6
 """Two results agree when every entry differs by less than this, relative to the larger of the
@@ -45,13 +45,16 @@ class Slip:
             raise ValueError(f"Slip {self.key!r}: fn must be callable, got {type(self.fn).__name__}")
 
 
-def slip_factory(reference: Callable) -> Callable:
-    """(key, words) -> Slip whose fn is reference(..., slip=key), for a reference that takes a `slip=`
-    keyword and is otherwise called like the student's function."""
-    def make(key: str, words: str) -> Slip:
-        return Slip(key, words, functools.partial(reference, slip=key))
+def slip_of(reference: Callable, key: str, words: str) -> Slip:
+    """The Slip whose fn is reference(..., slip=key), for a reference that takes a `slip=` keyword and is
+    otherwise called like the student's function. The reference is held by the slip itself, so the
+    slip still runs while the reference's public name is switched off for a student."""
+    return Slip(key, words, functools.partial(reference, slip=key))
 
-    return make
+
+def slip_factory(reference: Callable) -> Callable:
+    """(key, words) -> slip_of(reference, key, words)."""
+    return functools.partial(slip_of, reference)
 
 
 def results_agree(a, b, rtol: float = MATCH_RTOL) -> bool:
@@ -87,6 +90,15 @@ def run_slip(fn, *args, **kwargs):
             return fn(*args, **kwargs)
     except Exception:
         return None
+
+
+def slip_values(slips, *args) -> list:
+    """[(slip, what slip.fn returns on copies of args, or None if it cannot run on them)]: the
+    candidates of `matching_slip` and `grading.check_value_slips` for a value check."""
+    def copied():
+        return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+
+    return [(slip, run_slip(slip.fn, *copied())) for slip in slips]
 
 
 def matching_slip(got: Mapping[str, object], candidates: Iterable, right: Optional[Mapping[str, object]] = None):

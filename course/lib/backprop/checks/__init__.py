@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from .._threads import one_blas_thread
 
-__all__ = ["Exercise", "run_cases", "bind_slips", "mlp_parameter_shapes"]
+__all__ = ["Exercise", "run_cases", "bind_slips", "named_like", "mlp_parameter_shapes"]
 
 MODULES = ("gradient_checking", "mlp", "batched_mlp", "softmax", "cnn_im2col", "lenet5", "rnn_bptt")
 
@@ -58,6 +58,13 @@ def run_cases(check_case: Callable, cases: Optional[Iterable[dict]], default: Se
 def bind_slips(slips: Sequence, wrap: Callable) -> tuple:
     """The slips with each fn wrapped like the student's function is wrapped inside a check."""
     return tuple(replace(slip, fn=wrap(slip.fn)) for slip in slips)
+
+
+def named_like(fn: Callable, wrapper: Callable) -> Callable:
+    """`wrapper` (a check's adapter around a student's function) under the student function's name, so
+    that messages say "jin_eq19 is not implemented yet", not "<lambda> ..."."""
+    wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "your function")
+    return wrapper
 
 
 def mlp_parameter_shapes(sizes: Sequence[int]) -> dict:

@@ -21,49 +21,17 @@ import numpy as np
 
 from ..conv import col2im, conv2d_forward, im2col, window_view
 from ..explain import Stage
-from ..grading import (BadReturn, WrongValue, call_student, check_layer_backward, check_value,
-                       expect_wrong, random_inputs)
+from ..grading import (BadReturn, WrongValue, call_student, check_layer_backward, check_value_slips, expect_wrong,
+                       random_inputs)
 from ..pool import maxpool2d_forward
-from ..slips import Slip, matching_slip, results_agree
+from ..slips import Slip, results_agree, slip_of, slip_values
 from . import Exercise, bind_slips, run_cases
 
 __all__ = [
-    "check_value_or_slip", "check_output_size", "check_my_im2col", "check_my_col2im", "check_conv_forward",
+    "check_output_size", "check_my_im2col", "check_my_col2im", "check_conv_forward",
     "check_conv_backward", "check_dx_as_written", "check_dx_full_convolution", "check_maxpool_backward",
     "EXERCISES",
 ]
-
-
-def check_value_or_slip(got, expected, slips, *, name, **kwargs):
-    """check_value, naming the known slip whose value `got` equals when the value is wrong (or refused:
-    a fraction where an integer is asked for, a padded shape). slips: pairs (Slip, that slip's value)."""
-    __tracebackhide__ = True
-    try:
-        return check_value(got, expected, name=name, **kwargs)
-    except (WrongValue, BadReturn) as err:
-        slip = matching_slip({name: got}, ((s, {name: v}) for s, v in slips if v is not None),
-                             right={name: expected})
-        if slip is None:
-            raise
-        headline = f"Recognised mistake: {slip.words}"
-        print(headline)
-        raise type(err)(f"{headline}\n{err}", err.kinds) from None
-
-
-def _slip_values(slips, *args):
-    """(slip, slip.fn(*args)) for every slip; None where a slip cannot run on these arguments."""
-    values = []
-    for slip in slips:
-        try:
-            values.append((slip, slip.fn(*args)))
-        except Exception:  # a slip that cannot run here simply cannot match
-            values.append((slip, None))
-    return values
-
-
-def _slip(reference, key, words):
-    """Slip `key` of `reference` (held in a closure, so it still runs while the public name is switched off)."""
-    return Slip(key, words, lambda *args, **kwargs: reference(*args, **kwargs, slip=key))
 
 
 _OWN = "checks.cnn_im2col."
@@ -89,7 +57,7 @@ def reference_output_size(size, kernel, stride=1, pad=0, slip=None):
     return span // stride + 1
 
 
-OUTPUT_SIZE_SLIPS = tuple(_slip(reference_output_size, key, words) for key, words in (
+OUTPUT_SIZE_SLIPS = tuple(slip_of(reference_output_size, key, words) for key, words in (
     ("no_floor", "you divided with / and kept the fraction: Jin (2016)'s (W1 - K + 2P)/S + 1 needs a floor when "
                  "the stride does not divide size + 2 pad - kernel. Use floor division //."),
     ("ceil", "you rounded the division up: a window that would hang over the border does not count, so round "
@@ -114,9 +82,9 @@ def check_output_size(output_size, cases=None):
     consistent = [s for s in OUTPUT_SIZE_SLIPS
                   if all(results_agree(g, s.fn(*a)) for a, g in zip(args, got))]
     for a, g in zip(args, got):
-        check_value_or_slip(g, reference_output_size(*a), [(s, s.fn(*a)) for s in consistent],
-                            name=f"output_size{a}", what="integer",
-                            hint="The formula is floor((size + 2*pad - kernel) / stride) + 1.")
+        check_value_slips(g, reference_output_size(*a), slips=[(s, s.fn(*a)) for s in consistent],
+                          name=f"output_size{a}", what="integer",
+                          hint="The formula is floor((size + 2*pad - kernel) / stride) + 1.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,14 +109,14 @@ def reference_im2col(x, kh, kw, stride=1, pad=0, slip=None):
 
 
 MY_IM2COL_SLIPS = (
-    _slip(reference_im2col, "kernel_major", "your rows are in the order (p, q, c), kernel position first: "
+    slip_of(reference_im2col, "kernel_major", "your rows are in the order (p, q, c), kernel position first: "
           "im2col's rows are (c, p, q), channel first, to match W.reshape(F, C*KH*KW). Build a "
           "(C, kh, kw, N, OH, OW) array before the reshape."),
-    _slip(reference_im2col, "q_before_p", "your rows are in the order (c, q, p): the kernel row p comes before "
+    slip_of(reference_im2col, "q_before_p", "your rows are in the order (c, q, p): the kernel row p comes before "
           "the kernel column q, row index c*kh*kw + p*kw + q."),
-    _slip(reference_im2col, "sample_last", "your columns are in the order (i, j, n), sample last: the columns are "
+    slip_of(reference_im2col, "sample_last", "your columns are in the order (i, j, n), sample last: the columns are "
           "(n, i, j), one block of OH*OW columns per sample. Move the sample axis before OH, OW before reshaping."),
-    _slip(reference_im2col, "no_stride", "the stride is missing: your windows start at every pixel. Window (i, j) "
+    slip_of(reference_im2col, "no_stride", "the stride is missing: your windows start at every pixel. Window (i, j) "
           "starts at row i*stride, column j*stride: slice xpad[:, :, p : p + stride*OH : stride, ...]."),
 )
 
@@ -156,9 +124,9 @@ MY_IM2COL_SLIPS = (
 def _check_im2col_case(my_im2col, shape, kh, kw, stride, pad, seed):
     x = random_inputs({"x": shape}, seed=seed)["x"]
     got = call_student(my_im2col, x.copy(), kh, kw, stride, pad, also=("im2col", _OWN + "reference_im2col"))
-    check_value_or_slip(got, im2col(x, kh, kw, stride, pad), _slip_values(MY_IM2COL_SLIPS, x, kh, kw, stride, pad),
-                        name=f"my_im2col(x of shape {shape}, kernel {kh}x{kw}, stride {stride}, pad {pad})",
-                        hint="Rows are (c, p, q) and columns (n, i, j), both in that order (see the formula above).")
+    check_value_slips(got, im2col(x, kh, kw, stride, pad), slips=slip_values(MY_IM2COL_SLIPS, x, kh, kw, stride, pad),
+                      name=f"my_im2col(x of shape {shape}, kernel {kh}x{kw}, stride {stride}, pad {pad})",
+                      hint="Rows are (c, p, q) and columns (n, i, j), both in that order (see the formula above).")
 
 
 def check_my_im2col(my_im2col, cases=None):
@@ -234,17 +202,17 @@ def reference_col2im(dcols, x_shape, kh, kw, stride=1, pad=0, slip=None):
 _CROP = ("your col2im crop is one pixel off: after adding into the padded buffer, keep rows and columns "
          "pad .. pad + H - 1, i.e. dxpad[:, :, pad:pad + H, pad:pad + W]")
 MY_COL2IM_SLIPS = (
-    _slip(reference_col2im, "crop_late", _CROP + " (yours starts at pad + 1)."),
-    _slip(reference_col2im, "crop_early", _CROP + " (yours starts at pad - 1)."),
-    _slip(reference_col2im, "padding_kept", "you returned the padded buffer: crop the padding off. It is a "
+    slip_of(reference_col2im, "crop_late", _CROP + " (yours starts at pad + 1)."),
+    slip_of(reference_col2im, "crop_early", _CROP + " (yours starts at pad - 1)."),
+    slip_of(reference_col2im, "padding_kept", "you returned the padded buffer: crop the padding off. It is a "
           "constant, not part of x, so the gradient that lands on it is dropped."),
-    _slip(reference_col2im, "border_first_rows", "where a window hangs over the border you took its first kernel "
+    slip_of(reference_col2im, "border_first_rows", "where a window hangs over the border you took its first kernel "
           "rows (or columns); the rows that lie on real pixels are r - r0 for max(r0, 0) <= r < min(r0 + kh, H)."),
-    _slip(reference_col2im, "overwrite", "where windows overlap you overwrote the pixel (=) instead of adding "
+    slip_of(reference_col2im, "overwrite", "where windows overlap you overwrote the pixel (=) instead of adding "
           "(+=): a pixel shared by several windows collects the sum of their gradients."),
-    _slip(reference_col2im, "no_stride", "the stride is missing in your col2im: window (i, j) starts at row "
+    slip_of(reference_col2im, "no_stride", "the stride is missing in your col2im: window (i, j) starts at row "
           "i*stride - pad and column j*stride - pad, not at i - pad, j - pad."),
-    _slip(reference_col2im, "kernel_major", "you read the rows of dcols in the order (p, q, c): im2col's rows are "
+    slip_of(reference_col2im, "kernel_major", "you read the rows of dcols in the order (p, q, c): im2col's rows are "
           "(c, p, q), so reshape dcols to (C, kh, kw, N, OH, OW)."),
 )
 
@@ -294,16 +262,16 @@ def reference_conv_forward(x, W, b, stride=1, pad=0, slip=None):
 
 
 CONV_FORWARD_SLIPS = (
-    _slip(reference_conv_forward, "reshape_no_transpose", "you reshaped the (F, N*OH*OW) product straight to "
+    slip_of(reference_conv_forward, "reshape_no_transpose", "you reshaped the (F, N*OH*OW) product straight to "
           "(N, F, OH, OW). Its columns are (n, i, j) and the filter axis comes first: reshape to (F, N, OH, OW), "
           "then move the batch axis to the front with transpose(1, 0, 2, 3)."),
-    _slip(reference_conv_forward, "flipped", "you flipped the kernel (a true convolution). The layer is a "
+    slip_of(reference_conv_forward, "flipped", "you flipped the kernel (a true convolution). The layer is a "
           "cross-correlation: use W as it is, entry (0, 0) on the window's top-left pixel."),
-    _slip(reference_conv_forward, "no_bias", "the bias is missing: add b[:, None] to the (F, N*OH*OW) product, "
+    slip_of(reference_conv_forward, "no_bias", "the bias is missing: add b[:, None] to the (F, N*OH*OW) product, "
           "one bias per filter."),
-    _slip(reference_conv_forward, "W_kernel_major", "you flattened W in the order (p, q, c), but the rows of cols "
+    slip_of(reference_conv_forward, "W_kernel_major", "you flattened W in the order (p, q, c), but the rows of cols "
           "are (c, p, q): W.reshape(F, C*KH*KW) keeps the order that matches."),
-    _slip(reference_conv_forward, "cols_first", "you computed cols^T W_mat^T, of shape (N*OH*OW, F), and reshaped "
+    slip_of(reference_conv_forward, "cols_first", "you computed cols^T W_mat^T, of shape (N*OH*OW, F), and reshaped "
           "it as if it were (F, N*OH*OW): compute W_mat @ cols."),
 )
 
@@ -315,10 +283,10 @@ def _check_conv_forward_case(conv_forward, n, c, h, w, f, k, stride, pad, seed):
                           also=("conv2d_forward", "conv2d_naive_forward", _OWN + "reference_conv_forward"))
     if not (isinstance(result, tuple) and len(result) == 2):
         raise BadReturn("conv_forward must return a pair (out, cache).")
-    slips = [(s, None if v is None else v[0]) for s, v in _slip_values(CONV_FORWARD_SLIPS, *args)]
-    check_value_or_slip(result[0], conv2d_forward(*args)[0], slips,
-                        name=f"out (x {(n, c, h, w)}, W {(f, c, k, k)}, stride {stride}, pad {pad})",
-                        hint="Reshape (F, N*OH*OW) to (F, N, OH, OW) first, then move the batch axis to the front.")
+    slips = [(s, None if v is None else v[0]) for s, v in slip_values(CONV_FORWARD_SLIPS, *args)]
+    check_value_slips(result[0], conv2d_forward(*args)[0], slips=slips,
+                      name=f"out (x {(n, c, h, w)}, W {(f, c, k, k)}, stride {stride}, pad {pad})",
+                      hint="Reshape (F, N*OH*OW) to (F, N, OH, OW) first, then move the batch axis to the front.")
 
 
 def check_conv_forward(conv_forward, cases=None):
@@ -346,14 +314,14 @@ def reference_conv_backward(dout, cache, slip=None):
 
 
 CONV_BACKWARD_SLIPS = (
-    _slip(reference_conv_backward, "G_no_transpose", "you reshaped dout (N, F, OH, OW) straight to (F, N*OH*OW): "
+    slip_of(reference_conv_backward, "G_no_transpose", "you reshaped dout (N, F, OH, OW) straight to (F, N*OH*OW): "
           "that mixes samples and filters. Move the filter axis first, dout.transpose(1, 0, 2, 3).reshape(F, -1), "
           "so the columns are (n, i, j) like those of cols."),
-    _slip(reference_conv_backward, "dW_transposed", "you computed cols G^T, which is dW_mat transposed "
+    slip_of(reference_conv_backward, "dW_transposed", "you computed cols G^T, which is dW_mat transposed "
           "(C*KH*KW, F), and reshaped it to (F, C, KH, KW): compute dW_mat = G cols^T, then reshape."),
-    _slip(reference_conv_backward, "db_mean", "db averages dout over the batch and the positions; the bias is "
+    slip_of(reference_conv_backward, "db_mean", "db averages dout over the batch and the positions; the bias is "
           "added at every position of every sample, so db sums dout over N, OH and OW (Jin 2016, eq. 29)."),
-    _slip(reference_conv_backward, "dx_flipped", "you flipped the kernel before col2im. col2im already sends "
+    slip_of(reference_conv_backward, "dx_flipped", "you flipped the kernel before col2im. col2im already sends "
           "every gradient back through the kernel entry that produced it: dcols = W_mat^T G with W as it is "
           "(the flip of section 7 appears only when dx is written as a convolution)."),
 )
@@ -402,17 +370,17 @@ def _full_convolution(delta, W, slip=None):
 
 
 DX_FULL_CONVOLUTION_SLIPS = (
-    _slip(reference_full_convolution, "not_flipped", "the kernel is not flipped: dx is the full cross-correlation "
+    slip_of(reference_full_convolution, "not_flipped", "the kernel is not flipped: dx is the full cross-correlation "
           "with W as it is. The backward pass reads delta at r - p (a convolution): rotate each kernel by 180 "
           "degrees, W[:, :, ::-1, ::-1], before swapping the channel axes."),
-    _slip(reference_full_convolution, "rows_only", "you flipped the kernel's rows only: a rotation by 180 degrees "
+    slip_of(reference_full_convolution, "rows_only", "you flipped the kernel's rows only: a rotation by 180 degrees "
           "flips both axes, W[:, :, ::-1, ::-1]."),
-    _slip(reference_full_convolution, "spatial_transpose", "you transposed each kernel (swapped p and q) instead of "
+    slip_of(reference_full_convolution, "spatial_transpose", "you transposed each kernel (swapped p and q) instead of "
           "rotating it by 180 degrees: rot180 is W[:, :, ::-1, ::-1]."),
-    _slip(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to "
+    slip_of(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to "
           "(C, F, K, K): a reshape keeps the order of the numbers and scrambles the pairs. Swap the axes with "
           "transpose(1, 0, 2, 3)."),
-    _slip(reference_full_convolution, "pad_same", "you padded delta by K // 2 ('same'); a full convolution pads by "
+    slip_of(reference_full_convolution, "pad_same", "you padded delta by K // 2 ('same'); a full convolution pads by "
           "K - 1 on each side, so that every partial overlap counts and dx has the input's size."),
 )
 
@@ -449,9 +417,9 @@ def printed_dx_as_written(delta, W):
 DX_AS_WRITTEN_SLIPS = (
     Slip("repaired", "you flipped the kernel: that is the corrected formula (Exercise 7). Here implement the "
          "summary exactly as written, a full cross-correlation with W as it is.", reference_full_convolution),
-    _slip(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to "
+    slip_of(reference_full_convolution, "channels_reshaped", "you reshaped the kernel from (F, C, K, K) to "
           "(C, F, K, K), which scrambles the pairs: swap the channel axes with W.transpose(1, 0, 2, 3)."),
-    _slip(reference_full_convolution, "pad_same", "you padded delta by K // 2; the summary says 'full': pad by K - 1."),
+    slip_of(reference_full_convolution, "pad_same", "you padded delta by K // 2; the summary says 'full': pad by K - 1."),
 )
 
 
@@ -464,8 +432,8 @@ def _check_as_written_case(dx_as_written, n, c, h, f, k, seed, as_printed):
                          "cross-correlation of delta with the unflipped kernel).", {"dx": "zero"})
     expected = as_printed(delta.copy(), arrays["W"].copy())
     values = [(s, s.fn(delta, arrays["W"])) for s in DX_AS_WRITTEN_SLIPS]
-    check_value_or_slip(got, expected, values, name=f"dx_as_written (delta {delta.shape}, W {arrays['W'].shape})",
-                        hint="Implement the summary exactly as written: a full cross-correlation (pad K - 1) of "
+    check_value_slips(got, expected, slips=values, name=f"dx_as_written (delta {delta.shape}, W {arrays['W'].shape})",
+                      hint="Implement the summary exactly as written: a full cross-correlation (pad K - 1) of "
                              "delta with W as it is, channels swapped.")
     print("As written, your function computes the printed formula. Now the gradient checker's verdict on it:")
     expect_wrong(check_layer_backward, _full_conv_wrap(dx_as_written), conv2d_forward, arrays, "x",
@@ -509,17 +477,17 @@ def reference_maxpool_backward(dout, cache, slip=None):
 
 
 MAXPOOL_BACKWARD_SLIPS = (
-    _slip(reference_maxpool_backward, "all_entries", "the gradient reached entries that are not the maximum of "
+    slip_of(reference_maxpool_backward, "all_entries", "the gradient reached entries that are not the maximum of "
           "their window: you gave every entry of the window the whole gradient. Only the winner (argmax) of each "
           "window receives it; the others get zero."),
-    _slip(reference_maxpool_backward, "average", "you shared each window's gradient equally, 1/size^2 to every "
+    slip_of(reference_maxpool_backward, "average", "you shared each window's gradient equally, 1/size^2 to every "
           "entry: that is the backward pass of average pooling. Max pooling routes it to the winner only."),
-    _slip(reference_maxpool_backward, "winner_transposed", "you decoded the winner's position as "
+    slip_of(reference_maxpool_backward, "winner_transposed", "you decoded the winner's position as "
           "(argmax % size, argmax // size). argmax = p * size + q, so the row is p = argmax // size and the "
           "column q = argmax % size."),
-    _slip(reference_maxpool_backward, "wrong_window", "each gradient went to the winner of another window: the "
+    slip_of(reference_maxpool_backward, "wrong_window", "each gradient went to the winner of another window: the "
           "columns are ordered (n, c, i, j) like dout.reshape(-1); you read dout in the order (c, n, i, j)."),
-    _slip(reference_maxpool_backward, "overwrite", "where windows overlap, a pixel that wins several windows kept "
+    slip_of(reference_maxpool_backward, "overwrite", "where windows overlap, a pixel that wins several windows kept "
           "only one of their gradients (dx[idx] = ... keeps the last write): it must collect the sum "
           "(np.add.at, +=, or let col2im add them up)."),
 )

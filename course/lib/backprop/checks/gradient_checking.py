@@ -18,7 +18,7 @@ is named when the student's numbers equal that slip's.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from . import Exercise, run_cases
 from ..activations import LECUN_A, LECUN_S, scaled_tanh, sigmoid
 from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_value_slips,
                        expect_wrong, random_inputs)
-from ..slips import Slip, matching_slip, slip_factory
+from ..slips import Slip, matching_slip, slip_factory, slip_values
 
 __all__ = [
     "check_central_difference", "check_numerical_gradient", "check_relative_error", "check_sigmoid_prime",
@@ -40,19 +40,6 @@ __all__ = [
 # Library functions that would do an exercise for the student: switched off while it is checked.
 _BLOCK_GRADIENTS = ("numerical_gradient", "numerical_vjp", "gradcheck.check_gradients",
                     "gradcheck.directional_derivative")
-
-
-def _slip_values(slips: Sequence[Slip], *args) -> list:
-    """[(slip, slip.fn(*copies of args))] for the slips that run on these inputs."""
-    out = []
-    for slip in slips:
-        copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        try:
-            with np.errstate(all="ignore"):
-                out.append((slip, slip.fn(*copies)))
-        except Exception:  # a slip that cannot run here simply does not match
-            continue
-    return out
 
 
 def _named(f: Callable) -> str:
@@ -102,7 +89,7 @@ def _check_central_difference_case(fn, f, x, h, label=None):
     label = label or f"central_difference({_named(f)}, {x:g}, {h:g})"
     got = call_student(fn, f, x, h, name="central_difference", also=_BLOCK_GRADIENTS)
     expected = reference_central_difference(f, x, h)
-    check_value_slips(got, expected, slips=_slip_values(CENTRAL_DIFFERENCE_SLIPS, f, x, h), name=label,
+    check_value_slips(got, expected, slips=slip_values(CENTRAL_DIFFERENCE_SLIPS, f, x, h), name=label,
                       rtol=1e-10, hint="The central difference is (f(x + h) - f(x - h)) / (2 h).")
 
 
@@ -206,7 +193,7 @@ def _check_numerical_gradient_case(fn, shape, seed, h):
         raise
     expected = exact(x, h * np.maximum(1.0, np.abs(x)))
     slips = [s for s in NUMERICAL_GRADIENT_SLIPS if s is not NOT_RESTORED]
-    check_value_slips(got, expected, slips=_slip_values(slips, f, x, h), name=label, rtol=1e-8,
+    check_value_slips(got, expected, slips=slip_values(slips, f, x, h), name=label, rtol=1e-8,
                       atol=1e-10 * float(np.max(np.abs(expected))),
                       hint="Perturb one entry at a time by s = h max(1, |x_i|) on both sides, and divide by 2s.")
 
@@ -271,7 +258,7 @@ def _check_relative_error_case(fn, a, n):
     a, n = np.array(a, dtype=np.float64), np.array(n, dtype=np.float64)
     got = call_student(fn, a.copy(), n.copy(), name="relative_error", also=("relative_error",))
     hint = "Divide |a - n| by max(|a|, |n|), entry by entry, and return 0 where a and n are both 0."
-    check_value_slips(got, reference_relative_error(a, n), slips=_slip_values(RELATIVE_ERROR_SLIPS, a, n),
+    check_value_slips(got, reference_relative_error(a, n), slips=slip_values(RELATIVE_ERROR_SLIPS, a, n),
                       name=f"relative_error for a of shape {a.shape}", rtol=1e-10, hint=hint)
 
 
@@ -434,7 +421,7 @@ def _check_straddles_kink_case(fn, u, h):
     wrong = np.argwhere(got != expected)
     shown = ", ".join(f"u = {u[tuple(i)]:g} (expected {expected[tuple(i)]}, got {got[tuple(i)]})" for i in wrong[:4])
     message = f"{label} is wrong in {len(wrong)} of {u.size} entries: {shown}."
-    slip = matching_slip({"mask": got}, ((s, {"mask": v}) for s, v in _slip_values(STRADDLES_KINK_SLIPS, u, h)),
+    slip = matching_slip({"mask": got}, ((s, {"mask": v}) for s, v in slip_values(STRADDLES_KINK_SLIPS, u, h)),
                          right={"mask": expected})
     if slip is not None:
         message = f"Recognised mistake: {slip.words}\n{message}"
@@ -499,7 +486,7 @@ def _check_as_written_case(fn, as_printed, shape=(3, 4), seed=0, scale=2.0):
         y = scaled_tanh(random_inputs({"a": shape}, seed=seed, scale=scale)["a"])
         got = call_student(fn, y.copy(), name="scaled_tanh_prime_as_written", also=_BLOCK_SCALED)
         check_value_slips(got, as_printed(y.copy()), name="scaled_tanh_prime_as_written",
-                          slips=_slip_values(SCALED_TANH_PRIME_AS_WRITTEN_SLIPS, y), rtol=1e-12,
+                          slips=slip_values(SCALED_TANH_PRIME_AS_WRITTEN_SLIPS, y), rtol=1e-12,
                           hint="Implement the classmate's formula A S (1 - y^2) exactly as written, slip included.")
     expect_wrong(check_derivative, fn, scaled_tanh, shape=shape, seed=seed, scale=scale, from_output=True,
                  name="scaled_tanh_prime_as_written", also=_BLOCK_SCALED, kind=("partial", "sign"))

@@ -22,13 +22,12 @@ import numpy as np
 from ..activations import scaled_tanh
 from ..conv import conv2d_backward, conv2d_forward
 from ..explain import Stage
-from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_layer_backward,
+from ..grading import (BadReturn, WrongValue, call_student, check_derivative, check_layer_backward, check_value_slips,
                        expect_wrong, random_inputs)
 from ..lenet import C3_TABLE, lenet5_shapes
 from ..pool import subsample_forward
-from ..slips import Slip, results_agree
+from ..slips import results_agree, slip_of
 from . import Exercise, bind_slips, run_cases
-from .cnn_im2col import check_value_or_slip
 
 __all__ = [
     "check_lenet5_parameter_counts", "check_dscaled_tanh", "check_subsampling_backward",
@@ -37,11 +36,6 @@ __all__ = [
 
 A, S = 1.7159, 2.0 / 3.0
 LAYERS = ("C1", "S2", "C3", "S4", "C5", "F6", "out")
-
-
-def _slip(reference, key, words):
-    """Slip `key` of `reference` (held in a closure, so it still runs while the public name is switched off)."""
-    return Slip(key, words, lambda *args, **kwargs: reference(*args, **kwargs, slip=key))
 
 
 _OWN = "checks.lenet5."
@@ -82,16 +76,16 @@ def reference_parameter_counts(table, trainable_subsampling=True, slip=None):
 
 
 LENET5_PARAMETER_COUNTS_SLIPS = (
-    _slip(reference_parameter_counts, "c3_full", "you counted C3 as fully connected (16 x 6 kernels). Only the "
+    slip_of(reference_parameter_counts, "c3_full", "you counted C3 as fully connected (16 x 6 kernels). Only the "
           "pairs the table connects have a kernel: 25 weights per True entry of the table, plus 16 biases."),
-    _slip(reference_parameter_counts, "no_biases", "the biases are missing: every convolution map and every "
+    slip_of(reference_parameter_counts, "no_biases", "the biases are missing: every convolution map and every "
           "dense unit has one (C1 has 6 x 25 weights + 6 biases), and each subsampling map a bias beside its "
           "coefficient."),
-    _slip(reference_parameter_counts, "c3_bias_per_connection", "you gave C3 one bias per connection; there is "
+    slip_of(reference_parameter_counts, "c3_bias_per_connection", "you gave C3 one bias per connection; there is "
           "one bias per output map (16), however many input maps it reads."),
-    _slip(reference_parameter_counts, "subsampling_always", "you counted the subsampling parameters although "
+    slip_of(reference_parameter_counts, "subsampling_always", "you counted the subsampling parameters although "
           "trainable_subsampling is False: then S2 and S4 are plain pooling, with 0 parameters."),
-    _slip(reference_parameter_counts, "subsampling_coeff_only", "each subsampling map has two parameters, a "
+    slip_of(reference_parameter_counts, "subsampling_coeff_only", "each subsampling map has two parameters, a "
           "coefficient and a bias: 2 x 6 for S2 and 2 x 16 for S4."),
 )
 
@@ -111,8 +105,8 @@ def _check_counts_case(lenet5_parameter_counts, table, trainable_subsampling):
     label = "C3_TABLE" if np.array_equal(table, C3_TABLE) else f"a table with {int(table.sum())} connections"
     for layer in LAYERS:
         with contextlib.redirect_stdout(io.StringIO()):   # one line per case below, not one per layer
-            check_value_or_slip(got[layer], expected[layer], [(s, v[layer]) for s, v in slips],
-                                name=f"{layer} ({label}, {which} subsampling)", what="integer")
+            check_value_slips(got[layer], expected[layer], slips=[(s, v[layer]) for s, v in slips],
+                              name=f"{layer} ({label}, {which} subsampling)", what="integer")
     print(f"lenet5_parameter_counts({label}, {which} subsampling): all {len(LAYERS)} layers ok")
 
 
@@ -140,7 +134,7 @@ def reference_dscaled_tanh(y, A=A, S=S, slip=None):
     return factor * (1.0 - (y / A) ** 2)
 
 
-DSCALED_TANH_SLIPS = tuple(_slip(reference_dscaled_tanh, key, words) for key, words in (
+DSCALED_TANH_SLIPS = tuple(slip_of(reference_dscaled_tanh, key, words) for key, words in (
     ("y_as_tanh", "you used y as if it were tanh(S a). The output is y = A tanh(S a), so tanh(S a) = y / A and "
                   "f' = A S (1 - (y / A)^2)."),
     ("no_AS", "the factor A S = 1.7159 x 2/3 (about 1.144) is missing: the outer A and the inner derivative S of "
@@ -191,16 +185,16 @@ def reference_subsampling_backward(dout, cache, slip=None):
 
 
 SUBSAMPLING_BACKWARD_SLIPS = (
-    _slip(reference_subsampling_backward, "dx_quarter", "you divided dx by size*size (1/4 for 2x2 windows) on top "
+    slip_of(reference_subsampling_backward, "dx_quarter", "you divided dx by size*size (1/4 for 2x2 windows) on top "
           "of the coefficient. The layer adds the window (a sum, not a mean), so every pixel gets coeff * delta; "
           "Liao (2018)'s omega / 4 is our coeff already."),
-    _slip(reference_subsampling_backward, "dcoeff_no_sums", "dcoeff is missing the pooled sum: the coefficient "
+    slip_of(reference_subsampling_backward, "dcoeff_no_sums", "dcoeff is missing the pooled sum: the coefficient "
           "multiplies each window's sum s, so dcoeff = sum over n, i, j of delta * s (window_sums in the cache)."),
-    _slip(reference_subsampling_backward, "dcoeff_mean", "dcoeff uses the window mean (Liao (2018)'s MeanPool) "
+    slip_of(reference_subsampling_backward, "dcoeff_mean", "dcoeff uses the window mean (Liao (2018)'s MeanPool) "
           "with our coefficient: our layer multiplies the window SUM, so dcoeff = sum of delta * window_sums."),
-    _slip(reference_subsampling_backward, "dx_no_coeff", "dx is missing the coefficient: every pixel enters its "
+    slip_of(reference_subsampling_backward, "dx_no_coeff", "dx is missing the coefficient: every pixel enters its "
           "window's sum, which is multiplied by coeff[c], so dx = coeff[c] * delta spread over the window."),
-    _slip(reference_subsampling_backward, "dx_tile", "you spread delta with np.tile, which repeats the whole map; "
+    slip_of(reference_subsampling_backward, "dx_tile", "you spread delta with np.tile, which repeats the whole map; "
           "each window's gradient belongs to its own size x size pixels: np.repeat along both image axes."),
 )
 
@@ -253,7 +247,7 @@ def printed_c3_input_grad(delta, W, table, slip=None):
     return result
 
 
-C3_INPUT_GRAD_AS_WRITTEN_SLIPS = tuple(_slip(printed_c3_input_grad, key, words) for key, words in (
+C3_INPUT_GRAD_AS_WRITTEN_SLIPS = tuple(slip_of(printed_c3_input_grad, key, words) for key, words in (
     ("repaired", "you summed over the output maps d that input map p feeds and stored the result as map p: that "
                  "is the corrected formula (Exercise 5). Here implement the formula exactly as written: map d of "
                  "the result is the sum over the input maps p with table[p, d]."),
@@ -274,9 +268,9 @@ def _check_c3_as_written_case(c3_input_grad_as_written, n, h, seed, as_printed):
                          "output map d, the sum over the input maps p with table[p, d] of full_conv(delta[:, d], "
                          "W[d, p])).", {"dx": "zero"})
     slips = [(s, s.fn(delta, arrays["W"], table)) for s in C3_INPUT_GRAD_AS_WRITTEN_SLIPS]
-    check_value_or_slip(got, as_printed(delta.copy(), arrays["W"].copy(), table.copy()), slips,
-                        name=f"c3_input_grad_as_written (delta {delta.shape})",
-                        hint="Implement the formula exactly as written: map d of the result is the sum over p with "
+    check_value_slips(got, as_printed(delta.copy(), arrays["W"].copy(), table.copy()), slips=slips,
+                      name=f"c3_input_grad_as_written (delta {delta.shape})",
+                      hint="Implement the formula exactly as written: map d of the result is the sum over p with "
                              "table[p, d] of full_conv(delta[:, d], W[d, p]).")
     print("Your function computes the formula as printed. Now the gradient checker's verdict on it as dL/dX:")
     expect_wrong(check_layer_backward,
@@ -316,15 +310,15 @@ def reference_c3_backward(dout, cache, table, slip=None):
 
 
 C3_BACKWARD_SLIPS = (
-    _slip(reference_c3_backward, "table_ignored", "dW is nonzero for kernels the connection table leaves out: "
+    slip_of(reference_c3_backward, "table_ignored", "dW is nonzero for kernels the connection table leaves out: "
           "an unconnected pair takes no part in the loss, so its gradient is 0. Multiply dW by "
           "table.T[:, :, None, None]."),
-    _slip(reference_c3_backward, "table_reshaped", "you reshaped the (P, D) table to (D, P), which scrambles the "
+    slip_of(reference_c3_backward, "table_reshaped", "you reshaped the (P, D) table to (D, P), which scrambles the "
           "pairs of the connection table: the mask for W[d, p] is table.T (a transpose, not a reshape)."),
-    _slip(reference_c3_backward, "dx_as_printed", "your dx sums over the input maps p for a fixed output map d, as "
+    slip_of(reference_c3_backward, "dx_as_printed", "your dx sums over the input maps p for a fixed output map d, as "
           "Liao (2018) prints it. Input map p collects from every output map d it feeds: loop over p and sum "
           "full_conv(dout[:, d], W[d, p]) over the d with table[p, d]."),
-    _slip(reference_c3_backward, "dx_unflipped", "your dx correlates with the kernel instead of convolving: the "
+    slip_of(reference_c3_backward, "dx_unflipped", "your dx correlates with the kernel instead of convolving: the "
           "input gradient is a full convolution (the kernel rotated by 180 degrees), which full_conv computes."),
 )
 

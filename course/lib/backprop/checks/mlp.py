@@ -21,11 +21,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..activations import get_activation
-from ..explain import Stage
+from ..explain import layer_stages
 from ..grading import (BadReturn, StudentCodeError, WrongValue, call_student, check_function_gradients,
                        check_layer_backward, check_value, expect_wrong, random_inputs)
 from ..slips import Slip, matching_slip, slip_factory
-from . import Exercise, bind_slips, mlp_parameter_shapes, run_cases
+from . import Exercise, bind_slips, named_like, mlp_parameter_shapes, run_cases
 
 __all__ = [
     "forward_sample", "sample_loss", "check_output_delta", "check_delta_step", "check_layer_gradients",
@@ -62,13 +62,6 @@ def _dE_dy(y, t, convention, slip):
 _SHAPE_HINT = ("\nA matrix product does not fit. The error signal goes back through the TRANSPOSE of the weights: "
                "(W^{l+1})^T delta^{l+1} has n_l entries, while W^{l+1} delta^{l+1} does not fit unless the layer is "
                "square. dE/dW^l = delta^l (a^{l-1})^T is an outer product (np.outer).")
-
-
-def _named_like(fn, wrapper):
-    """The wrapper that adapts a student's function to a check, under the student function's name (so that
-    "not implemented yet" does not say it was raised in a function the wrapper calls)."""
-    wrapper.__name__ = getattr(fn, "__name__", wrapper.__name__)
-    return wrapper
 
 
 def _with_shape_hint(check, *args, **kwargs):
@@ -121,7 +114,7 @@ OUTPUT_DELTA_SLIPS = (
 
 def _check_output_delta_case(output_delta, activation, convention, n, seed):
     def wrap(fn):
-        return _named_like(fn, lambda z, t: fn(get_activation(activation).f(z), t, z, activation, convention))
+        return named_like(fn, lambda z, t: fn(get_activation(activation).f(z), t, z, activation, convention))
 
     inputs = random_inputs({"z": (n,), "t": (n,)}, seed=seed, avoid_kinks={"z"})
     check_function_gradients(
@@ -177,7 +170,7 @@ def _check_delta_step_case(delta_step, activation, n_next, n, seed):
     act = get_activation(activation)
 
     def wrap(fn):
-        return _named_like(fn, lambda delta_next, cache: fn(delta_next, cache[1], cache[0], activation))
+        return named_like(fn, lambda delta_next, cache: fn(delta_next, cache[1], cache[0], activation))
 
     inputs = random_inputs({"z": (n,), "W_next": (n_next, n)}, seed=seed, avoid_kinks={"z"})
     _with_shape_hint(
@@ -224,7 +217,7 @@ LAYER_GRADIENTS_SLIPS = (
 
 def _check_layer_gradients_case(layer_gradients, n, n_prev, seed):
     def wrap(fn):
-        return _named_like(fn, lambda delta, a_prev: fn(delta, a_prev))
+        return named_like(fn, lambda delta, a_prev: fn(delta, a_prev))
 
     _with_shape_hint(
         check_layer_backward, wrap(layer_gradients), lambda W, b, a_prev: (W @ a_prev + b, a_prev),
@@ -293,13 +286,10 @@ BACKWARD_SAMPLE_SLIPS = (
 
 
 def _mlp_stages(L):
-    """Stages of an L-layer MLP's parameter gradients, from the output back to layer 1."""
-    stages = [Stage((f"dW{L}", f"db{L}"), f"at the output: check delta^{L} = dE/dy * sigma_{L}'(z^{L}) and the "
-                    "squared-error convention")]
-    for l in range(L - 1, 0, -1):
-        stages.append(Stage((f"dW{l}", f"db{l}"), f"between layer {l + 1} and layer {l}: check sigma_{l}'(z^{l}) "
-                            f"and the step delta^{l} = sigma_{l}'(z^{l}) * (W^{l + 1})^T delta^{l + 1}"))
-    return tuple(stages)
+    return layer_stages(L, f"at the output: check delta^{L} = dE/dy * sigma_{L}'(z^{L}) and the squared-error "
+                        "convention",
+                        lambda l: f"check sigma_{l}'(z^{l}) and the step delta^{l} = sigma_{l}'(z^{l}) * "
+                                  f"(W^{l + 1})^T delta^{l + 1}")
 
 
 def _check_backward_case(backward_sample, sizes, activations, convention, seed):
@@ -313,7 +303,7 @@ def _check_backward_case(backward_sample, sizes, activations, convention, seed):
         def grads(**kw):
             params = {k: kw[k] for k in names}
             return fn(params, forward_sample(params, kw["x"], activations)[1], kw["t"], convention)
-        return _named_like(fn, grads)
+        return named_like(fn, grads)
 
     def loss(**kw):
         return sample_loss(forward_sample({k: kw[k] for k in names}, kw["x"], activations)[0], kw["t"], convention)
@@ -381,7 +371,7 @@ def _check_summary_case(fn, as_printed, H, seed):
             print(f"Recognised mistake: {slip.words}")
             raise type(err)(f"Recognised mistake: {slip.words}\n{err}", err.kinds) from None
     expect_wrong(check_layer_backward,
-                 _named_like(fn, lambda S, cache: (fn(cache[0], cache[1], S, "sigmoid"), S.copy())),
+                 named_like(fn, lambda S, cache: (fn(cache[0], cache[1], S, "sigmoid"), S.copy())),
                  forward, inputs, ("W", "b"), seed=seed, kind="shape", name="summary_as_written")
 
 
@@ -421,7 +411,7 @@ INPUT_MAJOR_LAYER_GRADIENTS_SLIPS = (
 
 def _check_input_major_case(fn, H, L, seed):
     def wrap(f):
-        return _named_like(f, lambda S, a_hat: f(a_hat, S))
+        return named_like(f, lambda S, a_hat: f(a_hat, S))
 
     _with_shape_hint(
         check_layer_backward, wrap(fn), lambda W, b, a_hat: (W.T @ a_hat + b, a_hat),

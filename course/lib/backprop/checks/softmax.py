@@ -22,7 +22,7 @@ from ..grading import (BadReturn, call_student, check_function_gradients, check_
                        expect_wrong, random_inputs, random_labels)
 from ..losses import log_softmax as _library_log_softmax, softmax as _library_softmax
 from ..slips import run_slip, slip_factory
-from . import Exercise, bind_slips, run_cases
+from . import Exercise, bind_slips, named_like, run_cases
 
 __all__ = [
     "check_log_softmax", "check_softmax_jacobian", "check_jin_eq17_as_written", "check_jin_eq19",
@@ -34,12 +34,6 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------
 # Shared
 # ------------------------------------------------------------------------------------------------
-
-def _named_like(fn, wrapper):
-    """wrapper, named like fn: a message then says "jin_eq19 is not implemented yet", not "<lambda> ..."."""
-    wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "your function")
-    return wrapper
-
 
 def _copies(inputs: Mapping) -> dict:
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
@@ -151,7 +145,7 @@ def _jacobian_case(softmax_jacobian, K, seed, scale=1.0):
     x = random_inputs({"x": (K,)}, seed=seed, scale=scale)["x"]
 
     def wrap(fn):
-        return _named_like(fn, lambda **kw: fn(kw[JACOBIAN][0].copy()))
+        return named_like(fn, lambda **kw: fn(kw[JACOBIAN][0].copy()))
 
     def picked_outputs(**kw):   # sum_k softmax(X[k])_k: its gradient at X = [x, x, ...] is J row by row
         X = kw[JACOBIAN]
@@ -253,7 +247,7 @@ def _eq19_case(jin_eq19, K, seed):
     inputs = random_inputs({"x": (K,), "t": (K,)}, seed=seed, positive=("t",))   # t does not sum to 1
 
     def wrap(fn):
-        return _named_like(fn, lambda x, t: fn(_library_softmax(x), t))
+        return named_like(fn, lambda x, t: fn(_library_softmax(x), t))
 
     check_function_gradients(wrap(jin_eq19), _cross_entropy, inputs, "x", seed=seed, name="jin_eq19",
                              slips=bind_slips(JIN_EQ19_SLIPS, wrap))
@@ -464,7 +458,7 @@ def _classifier_case(classifier_loss_and_grads, N, D, H, K, lam, seed):
     inputs["labels"], inputs["lam"] = random_labels(N, K, seed), lam
 
     def wrap(fn):
-        return _named_like(fn, lambda W1, b1, W2, b2, X, labels, lam:
+        return named_like(fn, lambda W1, b1, W2, b2, X, labels, lam:
                            fn({"W1": W1, "b1": b1, "W2": W2, "b2": b2}, X, labels, lam))
 
     check_function_gradients(wrap(classifier_loss_and_grads), _classifier_loss, inputs, _CLASSIFIER_NAMES,
