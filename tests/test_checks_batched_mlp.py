@@ -125,7 +125,7 @@ def test_where_the_error_enters_without_a_known_slip():
 def test_training_loop_errors_are_grading_errors():
     with pytest.raises(GradingError, match="list of mini-batch losses"):
         checks.check_train_minibatch(lambda *a, **kw: None)
-    with pytest.raises(GradingError, match="one per update"):
+    with pytest.raises(GradingError, match="One loss per update"):
         checks.check_train_minibatch(lambda *a, **kw: [0.0])
 
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..activations import get_activation
 from ..explain import layer_stages
-from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_value,
-                       check_value_slips, expect_wrong, random_inputs)
-from ..slips import Slip, matching_slip, slip_factory
+from ..grading import (BadReturn, call_student, check_function_gradients, check_layer_backward, check_value_slips,
+                       check_values_slips, expect_wrong, random_inputs)
+from ..slips import Slip, run_slip, slip_factory
 from . import Exercise, bind_slips, mlp_parameter_shapes, run_cases
 
 __all__ = [
@@ -287,37 +287,32 @@ TRAIN_MINIBATCH_SLIPS = (
 )
 
 
-def _run_training(fn, start, X, T, **settings):
+TRAIN_MINIBATCH_HINT = ("One loss per update, epochs x ceil(N / batch_size) of them, in order: each epoch draws "
+                        "order = rng.permutation(N), takes consecutive slices order[start:start + batch_size] "
+                        "and updates every parameter in place once per batch, params[k] -= lr * grads[k].")
+
+
+def _run_training(fn, start, X, T, what, **settings):
+    """{"the losses ...": losses, "params['W'] after ...": W, ...} after fn trained a copy of `start`."""
     params = {k: v.copy() for k, v in start.items()}
     losses = fn(linear_loss_and_grads, params, X, T, **settings)
-    return losses, params
+    if not isinstance(losses, (list, tuple, np.ndarray)):
+        raise BadReturn(f"train_minibatch {what} should return the list of mini-batch losses; it returned "
+                        f"{type(losses).__name__}.", {"losses": "type"})
+    return {f"the losses {what}": np.asarray(losses, dtype=np.float64),
+            **{f"params[{k!r}] after training {what}": params[k] for k in start}}
 
 
 def _check_train_case(train_minibatch, N, D, C, epochs, batch_size, lr, seed):
     rng = np.random.default_rng(seed)
     X, T = rng.standard_normal((N, D)), rng.standard_normal((N, C))
     start = {"W": rng.standard_normal((C, D)) * 0.1, "b": np.zeros(C)}
-    settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False)
-    expected, expected_params = _run_training(reference_train_minibatch, start, X, T, **settings)
-    losses, params = _run_training(lambda *a, **kw: call_student(train_minibatch, *a, **kw), start, X, T, **settings)
-    what = f"(N={N}, batch_size={batch_size}, epochs={epochs})"
-    if not isinstance(losses, (list, tuple, np.ndarray)):
-        raise BadReturn(f"train_minibatch {what} should return the list of mini-batch losses; it returned "
-                        f"{type(losses).__name__}.", {"losses": "type"})
-    got = {"losses": np.asarray(losses, dtype=np.float64), **{k: params[k] for k in start}}
-    candidates = ((slip, dict(zip(got, [np.asarray(r[0])] + [r[1][k] for k in start])))
-                  for slip in TRAIN_MINIBATCH_SLIPS for r in [_run_training(slip.fn, start, X, T, **settings)])
-    slip = matching_slip(got, candidates)
-    prefix = f"Recognised mistake: {slip.words}\n" if slip else ""
-    if len(got["losses"]) != len(expected):
-        raise BadReturn(f"{prefix}train_minibatch {what} should return {len(expected)} losses, one per update "
-                        f"(epochs x ceil(N / batch_size)); it returned {len(got['losses'])}.", {"losses": "shape"})
-    hint = (prefix + "Check the order of the batches, the update params[k] -= lr * grads[k], and that each "
-            "update happens once per batch.").strip()
-    check_value(got["losses"], expected, name=f"the losses {what}", rtol=1e-10, hint=hint)
-    for k in start:
-        check_value(params[k], expected_params[k], name=f"params[{k!r}] after training {what}", rtol=1e-10,
-                    hint="Update params[k] in place with params[k] -= lr * grads[k], once per batch.")
+    settings = dict(X=X, T=T, what=f"(N={N}, batch_size={batch_size}, epochs={epochs})", epochs=epochs,
+                    batch_size=batch_size, lr=lr, seed=seed, progress=False)
+    got = _run_training(lambda *a, **kw: call_student(train_minibatch, *a, **kw), start, **settings)
+    candidates = ((slip, run_slip(_run_training, slip.fn, start, **settings)) for slip in TRAIN_MINIBATCH_SLIPS)
+    check_values_slips(got, _run_training(reference_train_minibatch, start, **settings), candidates, rtol=1e-10,
+                       hint=TRAIN_MINIBATCH_HINT)
 
 
 def check_train_minibatch(train_minibatch, cases=None):
