@@ -22,22 +22,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.append(str(REPO))   # the package lite/
 
 from _table import print_table  # noqa: E402
 
 
-def _load(name: str, path: Path):
-    """A module of lite/ by its path (lite/ is no package; `build` would clash with PyPI's)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-lite_build = _load("lite_build", REPO / "lite" / "build.py")
-lite_browser = _load("lite_browser", REPO / "lite" / "browser.py")
+from lite import build as lite_build  # noqa: E402
+from lite import browser as lite_browser  # noqa: E402
 
 BROWSER_TIMEOUT_S = 900
 

@@ -36,6 +36,8 @@ COURSE = REPO / "course"
 AUTOGRADER = REPO / "autograder"
 PIPELINE_CASES = Path(__file__).resolve().parent / "pipeline_cases"
 PYTHON = sys.executable
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))   # `from lite import build` (the browser edition's scripts)
 RUN_DIR_ENV = "BACKPROP_TEST_RUN_DIR"
 KEEP_ENV = "BACKPROP_KEEP_PIPELINE"
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -22,15 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-lite_build = _load("lite_build", REPO / "lite" / "build.py")
+from lite import build as lite_build  # noqa: E402
 
 
 # ------------------------------------------------------------------------------ synthetic Pyodide

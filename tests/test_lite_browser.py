@@ -11,10 +11,8 @@ The first build downloads Pyodide and the packages through npm and PyPI into bui
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,16 +28,8 @@ CHECK_NOTEBOOK = "check_verdicts.ipynb"
 TIMEOUT_S = 420
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-lite_build = _load("lite_build", REPO / "lite" / "build.py")
-lite_browser = _load("lite_browser", REPO / "lite" / "browser.py")
+from lite import build as lite_build  # noqa: E402
+from lite import browser as lite_browser  # noqa: E402
 
 
 # ------------------------------------------------------------------------------ the check notebook
