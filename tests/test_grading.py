@@ -14,7 +14,7 @@ import pytest
 
 import backprop
 from backprop import dense_forward, sigmoid, softmax_cross_entropy
-from backprop.grading import (BadReturn, GradingError, NotImplementedYet, ReferenceCalled, StudentCodeError,
+from backprop.grading import (references_allowed, BadReturn, GradingError, NotImplementedYet, ReferenceCalled, StudentCodeError,
                               WrongGradient, WrongValue, blocked_reference, call_student, check_derivative,
                               check_function_gradients, check_layer_backward, check_value, expect_wrong,
                               random_inputs, random_labels)
@@ -438,6 +438,6 @@ def test_the_checks_own_references_are_switched_off_for_students():
 
     with pytest.raises(GradingError, match="reference implementation"):
         batched_mlp.check_layer_backward_batch(copied)
-    batched_mlp.check_layer_backward_batch(batched_mlp.reference_layer_backward_batch.__wrapped__
-                                           if hasattr(batched_mlp.reference_layer_backward_batch, "__wrapped__")
-                                           else lambda D, A, W: (D @ W, D.T @ A, D.sum(axis=0)))
+    batched_mlp.check_layer_backward_batch(lambda D, A, W: (D @ W, D.T @ A, D.sum(axis=0)))   # written out: passes
+    with references_allowed():   # the course's own tools may run the reference through the check
+        batched_mlp.check_layer_backward_batch(copied)
