@@ -32,7 +32,10 @@ import numpy as np
 from .returned import inspect_returned
 from .rules import DEFAULT_RTOL, agrees, all_agree, describe_factor, plural
 
-__all__ = ["Diagnosis", "diagnose", "coerce_gradient", "describe_factor", "shape_diagnosis", "plural"]
+__all__ = ["Diagnosis", "diagnose", "coerce_gradient", "describe_factor", "shape_diagnosis", "plural", "NO_PATTERN"]
+
+NO_PATTERN = "No simple pattern (sign, transpose, constant factor) explains it: recheck the derivation."
+"""The last resort of a diagnosis (details["vague"] is then True): a check that knows more says it first."""
 
 AXIS_NAMES = {
     "N": "sample", "T": "time step", "C": "channel", "F": "output map",
@@ -333,8 +336,9 @@ def _partial(a, n, wrong, valid, layout, rtol, atol, name) -> Diagnosis:
         if abs(c - 1) > 1e-3 and all_agree(aw, c * nw, PATTERN_RTOL, tw):
             parts.append(f"Those entries are {describe_factor(c)} the right value.")
     if frac == 1:
-        parts.append("No simple pattern (sign, transpose, constant factor) explains it: recheck the derivation.")
-    return Diagnosis("partial", " ".join(parts), wrong=wrong, name=name, details={"fraction": float(frac)})
+        parts.append(NO_PATTERN)
+    return Diagnosis("partial", " ".join(parts), wrong=wrong, name=name,
+                     details={"fraction": float(frac), "vague": frac == 1})
 
 
 def _ranges(indices) -> str:

@@ -521,8 +521,8 @@ def _report_and_raise(title, labels, names, shapes, problems, report, seed, ok_n
 
 
 def _is_vague(diagnosis) -> bool:
-    """A diagnosis that names no pattern: every entry wrong, no sign, factor or place to point at."""
-    return diagnosis.kind == "partial" and diagnosis.details.get("fraction") == 1.0
+    """A diagnosis that names no pattern (it ends in diagnosis.NO_PATTERN)."""
+    return bool(diagnosis.details.get("vague"))
 
 
 def _explainer(slips, stages, run):

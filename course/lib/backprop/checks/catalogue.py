@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
 from . import MODULES
+from ..diagnosis import NO_PATTERN
 from ..grading import GradingError, references_allowed
 
 __all__ = ["SlipOutcome", "exercises", "run_check", "run_catalogue"]
 
-VAGUE = "No simple pattern"
+VAGUE = NO_PATTERN.split(" (")[0]   # "No simple pattern"
 
 
 @dataclass(frozen=True)
