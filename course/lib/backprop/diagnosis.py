@@ -34,7 +34,8 @@ from .rules import DEFAULT_RTOL, agrees, all_agree, describe_factor, plural
 
 __all__ = ["Diagnosis", "diagnose", "coerce_gradient", "describe_factor", "shape_diagnosis", "plural", "NO_PATTERN"]
 
-NO_PATTERN = "No simple pattern (sign, transpose, constant factor) explains it: recheck the derivation."
+NO_PATTERN = ("No simple pattern (sign, transpose, constant factor) explains it. Shrink the case until you can "
+              "do it by hand (one sample, two units) and compare your code with the derivation term by term.")
 """The last resort of a diagnosis (details["vague"] is then True): a check that knows more says it first."""
 
 AXIS_NAMES = {
