@@ -550,11 +550,9 @@ def _relabel(values: Mapping, names: Sequence[str], labels: Sequence[str]) -> di
 
 
 def _run_quietly(run, fn):
-    try:
-        with _quiet():
-            return run(fn)
-    except Exception:  # a slip that cannot run on these inputs simply does not match
-        return None
+    """run(fn) for a slip, its warnings kept off stderr; None if it cannot run on these inputs."""
+    with _quiet():
+        return run_slip(run, fn)
 
 
 def check_layer_backward(student_backward: Callable, forward: Callable, inputs: Mapping[str, np.ndarray],
