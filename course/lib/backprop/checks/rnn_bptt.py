@@ -144,12 +144,17 @@ LIAO_BPTT_STAGES = (   # one error signal: all three gradients are formed from t
                                 "the first step"),
 )
 
+def _rnn_inputs(N, T, D, H, seed, scale):
+    """rnn_forward's arrays: x (N, T, D), h0 (N, H), Wx (H, D), Wh (H, H), b (H,), normal(0, scale)."""
+    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
+    return random_inputs(shapes, seed=seed, scale=scale)
+
+
 LIAO_BPTT_CASES = (dict(N=2, T=4, D=3, H=5, seed=0), dict(N=3, T=5, D=2, H=4, seed=1))
 
 
 def _check_liao_bptt_case(student_fn, N, T, D, H, seed, scale=0.5):
-    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
-    check_layer_backward(student_fn, rnn_forward, random_inputs(shapes, seed=seed, scale=scale),
+    check_layer_backward(student_fn, rnn_forward, _rnn_inputs(N, T, D, H, seed, scale),
                          ("Wx", "Wh", "b"), seed=seed, name="liao_bptt", slips=LIAO_BPTT_SLIPS,
                          stages=LIAO_BPTT_STAGES)
 
@@ -227,8 +232,7 @@ RNN_BACKWARD_CASES = (dict(N=2, T=6, D=3, H=4, seed=0), dict(N=3, T=5, D=2, H=4,
 
 
 def _check_rnn_backward_case(student_fn, N, T, D, H, seed, scale=0.5):
-    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (H, D), "Wh": (H, H), "b": (H,)}
-    check_layer_backward(student_fn, rnn_forward, random_inputs(shapes, seed=seed, scale=scale),
+    check_layer_backward(student_fn, rnn_forward, _rnn_inputs(N, T, D, H, seed, scale),
                          ("x", "h0", "Wx", "Wh", "b"), seed=seed, layout={"x": "NTD"}, name="rnn_backward",
                          slips=RNN_BACKWARD_SLIPS, stages=RNN_BACKWARD_STAGES)
 
